@@ -1,0 +1,41 @@
+# Each target bootstraps .venv when it is missing, so a fresh clone needs nothing but python3.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+
+.PHONY: run test ui bench lint clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@echo "installing the project into $(VENV) (log: $(VENV)/install.log)"
+	@$(BIN)/python -m pip install -e '.[dev]' > $(VENV)/install.log 2>&1 || (tail -n 30 $(VENV)/install.log; exit 1)
+	@$(BIN)/python -c "import dagster, dagster_aws, moto, hubspot, pandas, pyarrow, requests"
+	@touch $(STAMP)
+
+$(DAGSTER_HOME)/dagster.yaml: dagster.yaml
+	@mkdir -p $(DAGSTER_HOME)
+	@cp dagster.yaml $(DAGSTER_HOME)/dagster.yaml
+
+# Export yesterday's partition of every asset (sandbox account when HUBSPOT_ACCESS_TOKEN is unset).
+run: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
+	$(BIN)/python -m hubspot_pipeline.run
+
+# Lint and the whole test suite.
+test: $(STAMP)
+	$(BIN)/ruff check hubspot_pipeline hubspot_pipeline_tests bench
+	$(BIN)/ruff format --check hubspot_pipeline hubspot_pipeline_tests bench
+	$(BIN)/python -m pytest -q
+
+# The Dagster UI on this code location (with the sandbox when HUBSPOT_ACCESS_TOKEN is unset).
+ui: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
+	$(BIN)/python -m hubspot_pipeline.run --ui
+
+# Speed and memory figures (medians over repeats); writes bench/results/.
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .dagster_home hubspot-export *.egg-info

@@ -1,0 +1,72 @@
+"""Dagster resources: the one HubSpot client factory and the export store, configured from the environment."""
+
+
+import os
+import tempfile
+from pathlib import Path
+
+import dagster as dg
+from dagster_aws.s3 import S3Resource
+from pydantic import Field
+
+from hubspot_pipeline.hubspot import HubSpotClient
+from hubspot_pipeline.store import Destination, open_destination
+
+DEFAULT_API_BASE_URL = "https://api.hubapi.com"
+DEFAULT_EXPORT_URL = "./hubspot-export"
+DEFAULT_PART_BYTES = 15 * 1024 * 1024
+
+
+def default_pace_file() -> str:
+    """One pacing file per deployment (per DAGSTER_HOME), shared by every step process of every run."""
+    home = os.environ.get("DAGSTER_HOME") or tempfile.gettempdir()
+    return str(Path(home) / "hubspot-rate-window")
+
+
+class HubSpotResource(dg.ConfigurableResource):
+    """Every call to HubSpot goes through a client made here, paced within the deployment's budget."""
+
+    access_token: str = Field(description="Private-app or OAuth access token (HUBSPOT_ACCESS_TOKEN).")
+    base_url: str = Field(default=DEFAULT_API_BASE_URL, description="API root (HUBSPOT_API_BASE_URL).")
+    rate_limit_per_10s: int = Field(default=100, description="Burst budget (HUBSPOT_RATE_LIMIT_PER_10S).")
+    pace_file: str = Field(default_factory=default_pace_file, description="File that shares the budget.")
+
+    def client(self) -> HubSpotClient:
+        return HubSpotClient(
+            self.base_url,
+            self.access_token,
+            rate_limit_per_10s=self.rate_limit_per_10s,
+            pace_file=self.pace_file,
+        )
+
+
+class ExportStoreResource(dg.ConfigurableResource):
+    """Where the export goes: `s3://bucket/prefix` through dagster-aws's S3Resource, or a local folder."""
+
+    export_url: str = Field(default=DEFAULT_EXPORT_URL, description="HUBSPOT_EXPORT_URL")
+    max_part_bytes: int = Field(default=DEFAULT_PART_BYTES, description="Gzip bytes per CSV part at most.")
+    s3: dg.ResourceDependency[S3Resource]
+
+    def destination(self) -> Destination:
+        return open_destination(self.export_url, s3=self.s3)
+
+
+def resources_from_env() -> dict[str, object]:
+    """Resources as the environment configures them (read when the code location loads, not at import)."""
+    env = os.environ
+    s3 = S3Resource(
+        endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
+        region_name=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None,
+    )
+    return {
+        "hubspot": HubSpotResource(
+            access_token=dg.EnvVar("HUBSPOT_ACCESS_TOKEN"),
+            base_url=env.get("HUBSPOT_API_BASE_URL") or DEFAULT_API_BASE_URL,
+            rate_limit_per_10s=int(env.get("HUBSPOT_RATE_LIMIT_PER_10S") or 100),
+        ),
+        "export_store": ExportStoreResource(
+            export_url=env.get("HUBSPOT_EXPORT_URL") or DEFAULT_EXPORT_URL,
+            max_part_bytes=int(env.get("HUBSPOT_MAX_PART_BYTES") or DEFAULT_PART_BYTES),
+            s3=s3,
+        ),
+    }

@@ -1,0 +1,1 @@
+"""Endpoint handlers, one module per API family; `routes.py` maps paths onto them."""

@@ -1,0 +1,100 @@
+"""Associations v4 (§6): per-record pages, batch read, labels and definition configurations."""
+
+from __future__ import annotations
+
+import bisect
+from typing import Any
+
+from hubspot_pipeline.sandbox.context import RequestContext
+from hubspot_pipeline.sandbox.endpoints.paging import cursor, page_limit
+from hubspot_pipeline.sandbox.errors import limit_exceeded, validation_error
+from hubspot_pipeline.sandbox.model import ObjectType
+from hubspot_pipeline.sandbox.responses import batch_error, batch_response, paged
+
+PAGE_SIZE = 500  # per-record default and maximum, and the size of each batch input's page
+BATCH_MAX_INPUTS = 1_000
+
+Page = tuple[list[dict[str, Any]], str | None]
+
+
+def _page(ctx: RequestContext, from_type: ObjectType, from_id: int, to_type: ObjectType, after: Any) -> Page:
+    """One page of a record's associations; the cursor is the next `toObjectId`."""
+    pairs = ctx.account.associations(from_type.type_id, from_id, to_type.type_id)
+    start = bisect.bisect_left([to_id for to_id, _ in pairs], cursor("after", after)) if after else 0
+    rows = [
+        {"toObjectId": to_id, "associationTypes": kinds} for to_id, kinds in pairs[start : start + PAGE_SIZE]
+    ]
+    more = start + PAGE_SIZE < len(pairs)
+    return rows, str(pairs[start + PAGE_SIZE][0]) if more else None
+
+
+def record_associations(ctx: RequestContext) -> dict[str, Any]:
+    from_type, to_type = ctx.object_type(), ctx.object_type("toObjectType")
+    limit = page_limit(ctx, PAGE_SIZE, PAGE_SIZE)
+    raw_id = ctx.params["objectId"]
+    if not raw_id.isdigit():
+        raise validation_error(f"objectId must be numeric, but was {raw_id!r}", objectId=[raw_id])
+    rows, next_after = _page(ctx, from_type, int(raw_id), to_type, ctx.arg("after"))
+    if len(rows) > limit:
+        next_after = str(rows[limit]["toObjectId"])
+        rows = rows[:limit]
+    return paged(rows, next_after, ctx.next_link(next_after) if next_after else None)
+
+
+def batch_read_associations(ctx: RequestContext) -> Any:
+    from_type, to_type = ctx.object_type("fromObjectType"), ctx.object_type("toObjectType")
+    inputs = ctx.json_object().get("inputs")
+    if not isinstance(inputs, list):
+        raise validation_error("inputs is required and must be an array")
+    if len(inputs) > BATCH_MAX_INPUTS:
+        raise limit_exceeded("inputs", len(inputs), BATCH_MAX_INPUTS)
+    results, errors = [], []
+    for item in inputs:
+        item = item if isinstance(item, dict) else {"id": item}
+        raw_id = str(item.get("id"))
+        rows, next_after = [], None
+        if raw_id.isdigit():
+            rows, next_after = _page(ctx, from_type, int(raw_id), to_type, item.get("after"))
+        if not rows:
+            # HubSpot answers unknown ids and ids without associations alike: an error entry, no result.
+            errors.append(
+                batch_error(
+                    "OBJECT_NOT_FOUND",
+                    f"No {to_type.singular} is associated with {from_type.singular} {raw_id}.",
+                    {
+                        "fromObjectId": [raw_id],
+                        "fromObjectType": [from_type.singular],
+                        "toObjectType": [to_type.singular],
+                    },
+                    subCategory="crm.associations.NO_ASSOCIATIONS_FOUND",
+                )
+            )
+            continue
+        result: dict[str, Any] = {"from": {"id": raw_id}, "to": rows}
+        if next_after is not None:
+            result["paging"] = {"next": {"after": next_after}}
+        results.append(result)
+    return batch_response(results, errors, ctx.account.now)
+
+
+def labels(ctx: RequestContext) -> dict[str, Any]:
+    from_type, to_type = ctx.object_type("fromObjectType"), ctx.object_type("toObjectType")
+    return {"results": ctx.account.association_labels(from_type.type_id, to_type.type_id)}
+
+
+def _configurations(ctx: RequestContext, from_type: ObjectType, to_type: ObjectType) -> list[dict[str, Any]]:
+    return [
+        {"category": label["category"], "typeId": label["typeId"], "label": label.get("label")}
+        for label in ctx.account.association_labels(from_type.type_id, to_type.type_id)
+    ]
+
+
+def pair_configurations(ctx: RequestContext) -> dict[str, Any]:
+    return {
+        "results": _configurations(ctx, ctx.object_type("fromObjectType"), ctx.object_type("toObjectType"))
+    }
+
+
+def all_configurations(ctx: RequestContext) -> dict[str, Any]:
+    types = ctx.account.object_types()
+    return {"results": [row for a in types for b in types for row in _configurations(ctx, a, b)]}

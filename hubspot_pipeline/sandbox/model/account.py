@@ -1,0 +1,513 @@
+"""The `Account` facade: the one object the sandbox server talks to."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator
+
+import numpy as np
+
+from . import build
+from .associations import EdgeTable, LabelAllocator, PairDef
+from .catalog import CUSTOM_TYPES, CustomTypeSpec
+from .events import EventCatalog
+from .generate import Generator, Sources, history_dict
+from .lists import ListState, build_lists
+from .owners import Directory, build_pipelines, pipeline_dict
+from .properties import PropertyRegistry, PropSpec, build_registry, property_dict, standard_catalog, standard_target
+from .records import TypeTable
+from .rng import stable_hash
+from .search import Searcher
+from .timefmt import DAY_MS, date_to_ms, datetime_to_ms, iso_ms, ms_to_datetime
+from .types import SCALES, STANDARD_TYPES, ObjectType, RecordView
+
+# Default properties of the list/read endpoints (hubspot-api.md §3.4), before the system ones.
+LIST_DEFAULTS: dict[str, tuple[str, ...]] = {
+    "0-1": ("firstname", "lastname", "email"),
+    "0-2": ("name", "domain"),
+    "0-3": ("dealname", "amount", "closedate", "pipeline", "dealstage"),
+    "0-5": ("content", "hs_pipeline", "hs_pipeline_stage", "hs_ticket_category", "hs_ticket_priority", "subject"),
+}
+SEARCH_DEFAULTS: dict[str, tuple[str, ...]] = {
+    "0-1": ("createdate", "email", "firstname", "hs_object_id", "lastmodifieddate", "lastname"),
+    "0-2": ("name", "domain", "createdate", "hs_lastmodifieddate", "hs_object_id"),
+    "0-3": ("dealname", "amount", "closedate", "pipeline", "dealstage", "createdate", "hs_lastmodifieddate",
+            "hs_object_id"),
+    "0-5": ("content", "hs_pipeline", "hs_pipeline_stage", "hs_ticket_category", "hs_ticket_priority", "subject",
+            "createdate", "hs_lastmodifieddate", "hs_object_id"),
+}  # fmt: skip
+SEARCHABLE: dict[str, tuple[str, ...]] = {
+    "0-1": ("firstname", "lastname", "email", "phone", "hs_additional_emails", "fax", "mobilephone", "company",
+            "hs_marketable_until_renewal"),
+    "0-2": ("website", "phone", "name", "domain"),
+    "0-3": ("dealname", "pipeline", "dealstage", "description", "dealtype"),
+    "0-5": ("subject", "content", "hs_pipeline_stage", "hs_ticket_category", "hs_ticket_id"),
+}  # fmt: skip
+
+
+class Account:
+    """A whole HubSpot account, deterministic from (seed, scale, start_date, wide) and days advanced.
+
+    Values are generated on demand from (seed, type, id); only compact numpy columns and an
+    overlay of records changed by `advance()` are held. Returned dicts are shared caches in a
+    few places (property definitions): treat every returned dict as read-only.
+    """
+
+    portal_id: int
+    days_advanced: int
+
+    def __init__(self, seed: int, scale: str, start_date: dt.date, wide: bool = False) -> None:
+        """Build the account as of 00:00 UTC of `start_date`; scale is tiny|small|medium|large."""
+        if scale not in SCALES:
+            raise ValueError(f"unknown scale {scale!r}; expected one of {sorted(SCALES)}")
+        self.seed = seed
+        self.scale = scale
+        self.wide = wide
+        self.start_date = start_date
+        self.start_ms = date_to_ms(start_date)
+        self.now_ms = self.start_ms
+        self.days_advanced = 0
+        self.first_ms = self.start_ms - 3 * 365 * DAY_MS  # the oldest record is about three years old
+        self.portal_id = 20_000_000 + stable_hash("portal", seed) % 70_000_000
+        portal_ms = self.first_ms - 60 * DAY_MS
+        self.directory = Directory(seed, scale, self.start_ms, self.first_ms)
+        self.pipeline_defs = build_pipelines(self.portal_id)
+        self.event_catalog = EventCatalog(self.portal_id, self.first_ms - 30 * DAY_MS)
+        self.tables: dict[str, TypeTable] = {}
+        self._types_by_ref: dict[str, str] = {}
+        counts = SCALES[scale]
+        for st in STANDARD_TYPES:
+            otype = ObjectType(
+                st.type_id, st.name, st.singular, st.label_singular, st.label_plural, st.name, False,
+                st.primary_display_property, ms_to_datetime(portal_ms), ms_to_datetime(portal_ms),
+            )  # fmt: skip
+            registry = build_registry(
+                st.type_id, standard_catalog(st.type_id), standard_target(st.type_id, wide), seed,
+                portal_ms, self.first_ms - 10 * DAY_MS, self.first_ms + 200 * DAY_MS,
+            )  # fmt: skip
+            ids, created, updated = build.record_columns(
+                seed, st.type_id, counts[st.type_id], st.id_base, self.first_ms, self.start_ms
+            )
+            self._add_table(TypeTable(otype, registry, st.history_cap, build.type_key(seed, st.type_id),
+                                      ids, created, updated))  # fmt: skip
+        self.custom_specs: dict[str, CustomTypeSpec] = {}
+        for k, spec in enumerate(CUSTOM_TYPES):
+            created_ms = self.first_ms - 5 * DAY_MS + k * DAY_MS
+            type_id = build.custom_type_id(self.portal_id, k)
+            ids, created, updated = build.record_columns(
+                seed, type_id, counts["custom"], 70_000_001 + 10_000_000 * k, self.first_ms, self.start_ms
+            )
+            self._add_custom(spec, type_id, created_ms, ids, created, updated)
+        for table in self.tables.values():
+            build.pre_archive(table, seed, self.start_ms)
+        self.generator = Generator(
+            self.directory,
+            self.pipeline_defs,
+            self.event_catalog,
+            Sources(self.directory.live_user_ids, self.portal_id),
+            self.tables["0-7"].ids.copy(),
+        )
+        self._labels = LabelAllocator(101)
+        self.edges: dict[tuple[str, str], EdgeTable] = {}
+        for pair in build.standard_pair_defs(self._labels):
+            self._add_pair(pair)
+        for spec_type_id, spec in self.custom_specs.items():
+            for other in spec.associated_with:
+                self._add_custom_pair(other, spec_type_id)
+        self.lists_: list[ListState] = build_lists(
+            seed, scale, {t: len(tb) for t, tb in self.tables.items()},
+            {t: tb.created for t, tb in self.tables.items()},
+            {t: tb.archived == 0 for t, tb in self.tables.items()},
+            self.first_ms, self.start_ms,
+        )  # fmt: skip
+        self.searcher = Searcher(self)
+        self._prop_cache: dict[tuple[str, bool, int], list[dict]] = {}
+
+    # --- construction helpers (also used by advance) -----------------------------------------
+
+    def _add_table(self, table: TypeTable) -> None:
+        self.tables[table.type_id] = table
+        o = table.otype
+        for ref in (o.type_id, o.name, o.singular, o.fully_qualified_name):
+            self._types_by_ref[ref.lower()] = o.type_id
+
+    def _add_custom(
+        self, spec: CustomTypeSpec, type_id: str, created_ms: int, ids: np.ndarray, created: np.ndarray,
+        updated: np.ndarray, archived_props: bool = True,
+    ) -> TypeTable:  # fmt: skip
+        otype = build.custom_object_type(spec, type_id, self.portal_id, created_ms)
+        registry = build.custom_registry(type_id, spec, self.seed, created_ms, archived_props)
+        table = TypeTable(otype, registry, 20, build.type_key(self.seed, type_id), ids, created, updated)
+        self._add_table(table)
+        self.custom_specs[type_id] = spec
+        return table
+
+    def _add_pair(self, pair: PairDef, pick: tuple[str, float] | None = None) -> None:
+        a_tab, b_tab = self.tables[pair.a], self.tables[pair.b]
+        a, b, bits = build.base_edges(pair, len(a_tab), len(b_tab), self.seed, pick)
+        edges = EdgeTable(pair, a, b, bits)
+        edges.apply([], a_tab.archived != 0, b_tab.archived != 0)  # no edges touch tombstones
+        self.edges[(pair.a, pair.b)] = edges
+        self.edges[(pair.b, pair.a)] = edges
+
+    def _add_custom_pair(self, other: str, custom_type_id: str) -> None:
+        if other.startswith("custom:"):
+            other = next(t for t, s in self.custom_specs.items() if s.name == other[7:])
+        self._add_pair(build.custom_pair_def(other, custom_type_id, self._labels))
+
+    def _table(self, type_ref: str) -> TypeTable:
+        otype = self.resolve_type(type_ref)
+        if otype is None:
+            raise KeyError(f"unknown object type {type_ref!r}")
+        return self.tables[otype.type_id]
+
+    # --- clock -----------------------------------------------------------------------------------
+
+    @property
+    def now(self) -> dt.datetime:
+        """The account's clock (tz-aware UTC): 00:00 of start_date plus the days advanced."""
+        return ms_to_datetime(self.now_ms)
+
+    def advance(self, days: int = 1, bulk_update: int = 0) -> None:
+        """Apply `days` deterministic days of changes; `bulk_update=N` updates N contacts at one instant.
+
+        Each day's changes are timestamped within that date; the clock then moves to the next midnight.
+        `bulk_update` applies to every advanced day.
+        """
+        from .changes import apply_day  # local: changes imports this module's types
+
+        for _ in range(days):
+            apply_day(self, bulk_update)
+            self.days_advanced += 1
+            self.now_ms += DAY_MS
+
+    # --- types and properties ------------------------------------------------------------------
+
+    def object_types(self) -> list[ObjectType]:
+        """Standard and custom object types in type-id order."""
+        return sorted(
+            (t.otype for t in self.tables.values()),
+            key=lambda o: tuple(int(p) for p in o.type_id.split("-")),
+        )
+
+    def resolve_type(self, ref: str) -> ObjectType | None:
+        """A type by plural name, singular name, type id or fully qualified name (case-insensitive)."""
+        type_id = self._types_by_ref.get(str(ref).lower())
+        return None if type_id is None else self.tables[type_id].otype
+
+    def registry(self, type_ref: str) -> PropertyRegistry:
+        """The property registry of a type (live and archived `PropSpec`s)."""
+        return self._table(type_ref).registry
+
+    def property_definitions(self, type_id: str, archived: bool = False) -> list[dict]:
+        """API Property dicts of a type: live ones, or only archived ones with `archived=True`."""
+        table = self._table(type_id)
+        reg = table.registry
+        key = (table.type_id, archived, len(reg.live) + len(reg.archived))
+        cached = self._prop_cache.get(key)
+        if cached is None:
+            specs = reg.archived if archived else list(reg.live.values())
+            cached = [property_dict(s, self._dynamic_options(table.type_id, s)) for s in specs]
+            self._prop_cache[key] = cached
+        return list(cached)
+
+    def _dynamic_options(self, type_id: str, spec: PropSpec) -> tuple[tuple[str, str], ...] | None:
+        if spec.kind == "owner":
+            return tuple((str(o.id), f"{o.first_name} {o.last_name}") for o in self.directory.owners_)
+        if spec.kind == "pipeline":
+            return tuple((p.id, p.label) for p in self.pipeline_defs[type_id])
+        if spec.kind == "stage":
+            return tuple((s.id, s.label) for p in self.pipeline_defs[type_id] for s in p.stages)
+        return None
+
+    def default_properties(self, type_id: str, search: bool = False) -> list[str]:
+        """Properties returned when a request names none (list/read defaults, or search defaults)."""
+        table = self._table(type_id)
+        tid = table.type_id
+        lastmod = table.registry.lastmodified
+        if search and tid in SEARCH_DEFAULTS:
+            return list(SEARCH_DEFAULTS[tid])
+        head = LIST_DEFAULTS.get(tid, (table.otype.primary_display_property,))
+        return [*head, "createdate", "hs_object_id", lastmod]
+
+    def searchable_properties(self, type_id: str) -> list[str]:
+        """Properties the free-text `query` of search looks in."""
+        table = self._table(type_id)
+        if table.type_id in SEARCHABLE:
+            return list(SEARCHABLE[table.type_id])
+        return [n for n, s in table.registry.live.items() if s.type == "string"][:20]
+
+    def unique_properties(self, type_id: str) -> list[str]:
+        """Names of properties with unique values (usable as `idProperty`)."""
+        return [n for n, s in self._table(type_id).registry.live.items() if s.unique]
+
+    def schemas(self) -> list[dict]:
+        """API ObjectSchema dicts of the custom object types."""
+        return [self.schema(t) for t in self.custom_specs]
+
+    def schema(self, type_id: str) -> dict:
+        """The API ObjectSchema dict of one custom type (by id, name or fqn)."""
+        table = self._table(type_id)
+        o = table.otype
+        created = iso_ms(datetime_to_ms(o.created_at))
+        assoc = []
+        for (a, b), edges in self.edges.items():
+            if a != o.type_id:
+                continue
+            reverse = edges.pair.a != a
+            default = (edges.pair.inverse if reverse else edges.pair.forward)[0]
+            assoc.append(
+                {
+                    "id": str(default.type_id),
+                    "fromObjectTypeId": a,
+                    "toObjectTypeId": b,
+                    "name": f"{o.singular}_to_{self.tables[b].otype.singular}",
+                    "createdAt": created,
+                    "updatedAt": created,
+                }
+            )
+        props = self.property_definitions(o.type_id)
+        return {
+            "id": o.type_id.split("-")[1],
+            "name": o.name,
+            "labels": {"singular": o.label_singular, "plural": o.label_plural},
+            "objectTypeId": o.type_id,
+            "fullyQualifiedName": o.fully_qualified_name,
+            "primaryDisplayProperty": o.primary_display_property,
+            "secondaryDisplayProperties": [p["name"] for p in props if not p["hubspotDefined"]][1:3],
+            "requiredProperties": [o.primary_display_property],
+            "searchableProperties": self.searchable_properties(o.type_id),
+            "properties": props,
+            "associations": assoc,
+            "description": f"{o.label_plural} tracked by the sandbox account",
+            "archived": False,
+            "allowsSensitiveProperties": False,
+            "createdAt": created,
+            "updatedAt": iso_ms(datetime_to_ms(o.updated_at)),
+            "createdByUserId": 9_100_000,
+            "updatedByUserId": 9_100_000,
+        }
+
+    # --- records -------------------------------------------------------------------------------
+
+    def record_ids(self, type_id: str, *, archived: bool, after: int | None, limit: int) -> list[int]:
+        """Ascending ids > `after`: live records, or only archived ones with `archived=True`."""
+        table = self._table(type_id)
+        pos = 0 if after is None else int(np.searchsorted(table.ids, after, side="right"))
+        out: list[int] = []
+        chunk = max(64, limit * 2)
+        n = len(table)
+        while pos < n and len(out) < limit:
+            window = table.archived[pos : pos + chunk]
+            hits = np.flatnonzero((window != 0) == archived)[: limit - len(out)]
+            out.extend(int(i) for i in table.ids[pos + hits])
+            pos += chunk
+            chunk *= 2
+        return out
+
+    def record(
+        self,
+        type_id: str,
+        record_id: int,
+        properties: Iterable[str] | None,
+        with_history: Iterable[str] = (),
+    ) -> RecordView | None:
+        """One record (live or archived) with the requested properties; None if it never existed.
+
+        `properties=None` means the type's default set (`default_properties`). Unknown or archived
+        property names are ignored, as HubSpot does. Cost is proportional to what is asked.
+        """
+        table = self._table(type_id)
+        idx = table.index_of(int(record_id))
+        if idx is None:
+            return None
+        return self._view(table, idx, properties, with_history)
+
+    def _view(
+        self, table: TypeTable, idx: int, properties: Iterable[str] | None, with_history: Iterable[str]
+    ) -> RecordView:
+        live = table.registry.live
+        names = self.default_properties(table.type_id) if properties is None else properties
+        gen = self.generator
+        ctx = gen.ctx(table, idx)
+        values: dict[str, str | None] = {}
+        for name in names:
+            spec = live.get(name)
+            if spec is not None and name not in values:
+                values[name] = gen.value(ctx, spec)
+        history: dict[str, list[dict]] = {}
+        for name in with_history:
+            spec = live.get(name)
+            if spec is not None and name not in history:
+                history[name] = [history_dict(e) for e in gen.history(ctx, spec)]
+        archived_ms = int(table.archived[idx])
+        return RecordView(
+            id=ctx.id,
+            created_ms=ctx.created,
+            updated_ms=int(table.updated[idx]),
+            archived=archived_ms != 0,
+            archived_ms=archived_ms or None,
+            properties=values,
+            history=history,
+        )
+
+    def find_by_property(self, type_id: str, name: str, value: str) -> int | None:
+        """Id of the live record whose `name` equals `value` (for `idProperty` lookups), else None."""
+        table = self._table(type_id)
+        if name == "hs_object_id":
+            try:
+                idx = table.index_of(int(value))
+            except ValueError:
+                return None
+            return None if idx is None or table.archived[idx] else int(table.ids[idx])
+        return self.searcher.find_unique(table, name, value)
+
+    def all_records(self, type_id: str, *, include_archived: bool = True) -> Iterator[RecordView]:
+        """Ground truth for tests: every record with every live property and its history."""
+        table = self._table(type_id)
+        names = list(table.registry.live)
+        for idx in range(len(table)):
+            if include_archived or not table.archived[idx]:
+                yield self._view(table, idx, names, names)
+
+    def search(
+        self,
+        type_id: str,
+        filter_groups: list[dict],
+        sorts: list[dict],
+        query: str | None,
+        after: int,
+        limit: int,
+        lag_seconds: float = 0,
+    ) -> tuple[int, list[int]]:
+        """HubSpot search semantics; returns (total, ids of the page).
+
+        Groups are ORed, filters in a group ANDed, one sort (default ascending id), archived
+        excluded. With `lag_seconds`, records written within the last `lag_seconds` before `now`
+        are matched on their state before that write (new ones are invisible). Raises
+        `SearchError` for requests HubSpot rejects with 400 (unknown property, bad operator).
+        """
+        table = self._table(type_id)
+        return self.searcher.search(table, filter_groups or [], sorts or [], query, after, limit, lag_seconds)
+
+    # --- associations --------------------------------------------------------------------------
+
+    def _edges(self, from_type: str, to_type: str) -> tuple[TypeTable, TypeTable, EdgeTable | None]:
+        src, dst = self._table(from_type), self._table(to_type)
+        return src, dst, self.edges.get((src.type_id, dst.type_id))
+
+    def associations(self, from_type: str, from_id: int, to_type: str) -> list[tuple[int, list[dict]]]:
+        """[(to_id, [{category, typeId, label}...])] ascending to_id; [] if none."""
+        src, dst, edges = self._edges(from_type, to_type)
+        idx = src.index_of(int(from_id))
+        if edges is None or idx is None:
+            return []
+        from_b = edges.pair.a != src.type_id
+        other, bits, rev = edges.neighbors(idx, from_b)
+        pair = edges.pair
+        return [
+            (int(dst.ids[o]), pair.types_for(int(bt), bool(r)))
+            for o, bt, r in zip(other.tolist(), bits.tolist(), rev.tolist(), strict=True)
+        ]
+
+    def association_labels(self, from_type: str, to_type: str) -> list[dict]:
+        """Every association type defined from one type to another: {category, typeId, label}."""
+        src, _dst, edges = self._edges(from_type, to_type)
+        if edges is None:
+            return []
+        return edges.pair.labels(reverse=edges.pair.a != src.type_id)
+
+    def association_pairs(self) -> list[tuple[str, str]]:
+        """Every (from type, to type) with defined associations, both directions."""
+        return sorted(self.edges)
+
+    # --- reference data ------------------------------------------------------------------------
+
+    def pipelines(self, type_id: str) -> list[dict]:
+        """API Pipeline dicts with stages; [] if the type has none."""
+        table = self._table(type_id)
+        pipes = self.pipeline_defs.get(table.type_id, ())
+        created = self.first_ms - 50 * DAY_MS
+        return [pipeline_dict(p, k, created + k * DAY_MS) for k, p in enumerate(pipes)]
+
+    def owners(self, archived: bool) -> list[dict]:
+        """API owner dicts (live, or only archived ones) with teams [{id, name, primary}]."""
+        return self.directory.owner_dicts(archived)
+
+    def teams(self) -> list[dict]:
+        """Settings API teams: {id, name, userIds, secondaryUserIds}."""
+        return self.directory.team_dicts()
+
+    def users(self) -> list[dict]:
+        """Settings API users (active users; one per live owner)."""
+        return self.directory.user_dicts()
+
+    def roles(self) -> list[dict]:
+        """Settings API roles."""
+        return self.directory.role_dicts()
+
+    def lists(self) -> list[dict]:
+        """API list dicts (the lists search shape), ascending listId."""
+        return [lst.as_dict() for lst in self.lists_]
+
+    def list_memberships(
+        self, list_id: int, after: int | None = None, limit: int | None = None
+    ) -> list[tuple[int, str]]:
+        """(recordId, membershipTimestamp ISO) by ascending recordId; optionally ids > after, at most limit.
+
+        Raises KeyError for an unknown list id.
+        """
+        lst = next((x for x in self.lists_ if x.list_id == int(list_id)), None)
+        if lst is None:
+            raise KeyError(f"unknown list {list_id}")
+        ids = self.tables[lst.object_type_id].ids[lst.members]
+        start = 0 if after is None else int(np.searchsorted(ids, int(after), side="right"))
+        stop = len(ids) if limit is None else start + limit
+        return [
+            (int(i), iso_ms(int(t)))
+            for i, t in zip(ids[start:stop].tolist(), lst.added_ms[start:stop].tolist(), strict=True)
+        ]
+
+    def event_types(self) -> list[str]:
+        """Event type names: standard `e_*` and custom `pe<portal>_*`."""
+        return self.event_catalog.event_types()
+
+    def event_definitions(self) -> list[dict]:
+        """Custom behavioural event definitions (§7.4 shape)."""
+        return self.event_catalog.definitions()
+
+    def events(
+        self,
+        object_type_id: str,
+        object_id: int,
+        event_type: str | None = None,
+        occurred_after: dt.datetime | None = None,
+        occurred_before: dt.datetime | None = None,
+    ) -> list[dict]:
+        """Occurrences of one record, ascending occurredAt; window is [occurred_after, occurred_before)."""
+        table = self._table(object_type_id)
+        idx = table.index_of(int(object_id))
+        if idx is None or not self.event_catalog.has_events(table.type_id):
+            return []
+        lo = None if occurred_after is None else datetime_to_ms(occurred_after)
+        hi = None if occurred_before is None else datetime_to_ms(occurred_before)
+        ctx = self.generator.ctx(table, idx)
+        return [
+            self.event_catalog.occurrence(table.type_id, ctx.id, ctx.seed, ts, kind, serial)
+            for ts, kind, serial in self.generator.record_events(ctx)
+            if (event_type is None or kind == event_type) and (lo is None or ts >= lo) and (hi is None or ts < hi)
+        ]
+
+    def account_details(self) -> dict:
+        """`/account-info/v3/details` body (§7.6 shape)."""
+        return {
+            "portalId": self.portal_id,
+            "accountType": "STANDARD",
+            "timeZone": "US/Eastern",
+            "companyCurrency": "USD",
+            "additionalCurrencies": ["EUR", "GBP"],
+            "utcOffset": "-05:00",
+            "utcOffsetMilliseconds": -18_000_000,
+            "uiDomain": "app.hubspot.com",
+            "dataHostingLocation": "na1",
+        }

@@ -1,0 +1,87 @@
+"""HTTP responses and HubSpot's JSON envelopes (paged collections, batch results, timestamps)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+JSON_TYPE = "application/json;charset=utf-8"
+HTML_TYPE = "text/html;charset=iso-8859-1"
+
+# One encoder: compact like HubSpot, UTF-8 kept raw (no \u escapes), keys in insertion order so
+# equal inputs give equal bytes.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+@dataclass
+class Response:
+    """What the server sends back; `transport` and `delay` let faults damage the delivery itself."""
+
+    status: int
+    body: bytes
+    content_type: str = JSON_TYPE
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    transport: str | None = None  # "reset" (RST, no answer) or "truncate" (short body, then close)
+    delay: float = 0.0
+
+
+def json_bytes(payload: Any) -> bytes:
+    return _ENCODER.encode(payload).encode("utf-8")
+
+
+def json_response(payload: Any, status: int = 200) -> Response:
+    return Response(status, json_bytes(payload))
+
+
+def iso_ms(moment: dt.datetime) -> str:
+    """HubSpot's timestamp format: ISO 8601 UTC with milliseconds, e.g. 2024-01-17T19:55:04.281Z."""
+    utc = moment.astimezone(dt.UTC) if moment.tzinfo else moment
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+
+
+def iso_from_ms(epoch_ms: int) -> str:
+    """`iso_ms` from epoch milliseconds; the hot path of record pages, so no datetime objects."""
+    t = time.gmtime(epoch_ms // 1000)
+    return f"{t[0]:04d}-{t[1]:02d}-{t[2]:02d}T{t[3]:02d}:{t[4]:02d}:{t[5]:02d}.{epoch_ms % 1000:03d}Z"
+
+
+def paged(results: list[Any], next_after: str | None, link: str | None = None, **extra: Any) -> dict:
+    """A paged collection: `paging.next` only when more remain (clients stop on its absence)."""
+    body: dict[str, Any] = dict(extra)
+    body["results"] = results
+    if next_after is not None:
+        nxt: dict[str, str] = {"after": next_after}
+        if link is not None:
+            nxt["link"] = link
+        body["paging"] = {"next": nxt}
+    return body
+
+
+def batch_response(results: list[Any], errors: list[dict], clock: dt.datetime) -> Response:
+    """A batch answer: 200 when every input succeeded, else 207 with `numErrors` and `errors`.
+
+    The timestamps come from the sandbox clock, never the wall clock, to keep bodies reproducible.
+    """
+    stamp = iso_ms(clock)
+    body: dict[str, Any] = {"status": "COMPLETE", "results": results}
+    if errors:
+        body["numErrors"] = len(errors)
+        body["errors"] = errors
+    body.update(requestedAt=stamp, startedAt=stamp, completedAt=stamp)
+    return json_response(body, 207 if errors else 200)
+
+
+def batch_error(category: str, message: str, context: dict[str, list[str]], **extra: Any) -> dict:
+    """One per-item error of a 207 (the spec's StandardError, every required field present)."""
+    return {
+        "status": "error",
+        "category": category,
+        "message": message,
+        "context": context,
+        "errors": [],
+        "links": {},
+        **extra,
+    }

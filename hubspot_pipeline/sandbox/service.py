@@ -1,0 +1,180 @@
+"""`Sandbox`: the account model served over HTTP on 127.0.0.1, with its limits, faults and clock."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections import Counter
+from collections.abc import Iterable
+from types import TracebackType
+
+import requests
+
+from hubspot_pipeline.sandbox.auth import TokenRegistry
+from hubspot_pipeline.sandbox.config import SandboxConfig
+from hubspot_pipeline.sandbox.dispatch import Dispatcher
+from hubspot_pipeline.sandbox.errors import ApiError, error_body
+from hubspot_pipeline.sandbox.faults import FaultInjector
+from hubspot_pipeline.sandbox.limits import RateLimiter, RateLimitSettings
+from hubspot_pipeline.sandbox.locking import RWLock
+from hubspot_pipeline.sandbox.model import Account, ObjectType
+from hubspot_pipeline.sandbox.routes import ROUTES, Router
+from hubspot_pipeline.sandbox.server import SandboxHTTPServer
+
+
+class Sandbox:
+    """A local HubSpot: `with Sandbox(SandboxConfig(...)) as sb:` then point a client at `sb.base_url`.
+
+    `account` is the ground truth. `calls` counts every request a HubSpot route received, whatever
+    the answer (401, 429 and injected faults included), keyed "<METHOD> <route template>";
+    `rejected` counts the subset refused before reaching the endpoint or hit by a fault, keyed
+    "<status or fault kind> <METHOD> <route template>". Control routes and unknown paths count nowhere.
+    """
+
+    def __init__(
+        self, config: SandboxConfig | None = None, *, host: str = "127.0.0.1", port: int = 0
+    ) -> None:
+        self.config = config or SandboxConfig()
+        cfg = self.config
+        self.account = Account(cfg.seed, cfg.scale, cfg.start_date, wide=cfg.wide)
+        self.lock = RWLock()
+        self.tokens = TokenRegistry()
+        self.tokens.add(cfg.token)
+        self.limiter = RateLimiter(
+            RateLimitSettings(cfg.rate_limits, cfg.burst, cfg.daily, cfg.search_per_second, cfg.retry_after),
+            portal_id=self.account.portal_id,
+        )
+        self.faults = FaultInjector(cfg.seed, cfg.failure_rate)
+        self.search_lag_seconds = float(cfg.search_lag_seconds)
+        self._calls: Counter[str] = Counter()
+        self._rejected: Counter[str] = Counter()
+        self._counter_lock = threading.Lock()
+        self._address = (host, port)
+        self._dispatcher = Dispatcher(self, Router(ROUTES))
+        self._server: SandboxHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle --------------------------------------------------------------------------------
+
+    def start(self) -> Sandbox:
+        if self._server is None:
+            self._server = SandboxHTTPServer(self._address, self._dispatcher)
+            self._thread = threading.Thread(
+                target=self._server.serve_forever,
+                kwargs={"poll_interval": 0.1},
+                name="hubspot-sandbox",
+                daemon=True,
+            )
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.stop()
+            if self._thread is not None:
+                self._thread.join()
+            self._server = self._thread = None
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    @property
+    def address(self) -> str:
+        """ "host:port" the server listens on (the port is chosen by the OS when 0 was asked for)."""
+        if self._server is None:
+            raise RuntimeError("the sandbox is not started")
+        host, port = self._server.server_address[:2]
+        return f"{host}:{port}"
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.address}"
+
+    def session(self, token: str | None = None) -> requests.Session:
+        """A keep-alive `requests.Session` sending `Authorization: Bearer <token>` (default: the config's)."""
+        session = requests.Session()
+        session.headers["Authorization"] = f"Bearer {token or self.config.token}"
+        return session
+
+    # -- the clock ----------------------------------------------------------------------------------
+
+    def advance(self, days: int = 1, bulk_update: int = 0) -> None:
+        """Apply `days` deterministic days of changes; the daily API allowance resets with each day."""
+        with self.lock.write():
+            self.account.advance(days, bulk_update)
+            self.limiter.new_day()
+
+    # -- hostility ----------------------------------------------------------------------------------
+
+    def add_token(
+        self, token: str, scopes: Iterable[str] | None = None, expires_at: dt.datetime | None = None
+    ) -> None:
+        self.tokens.add(token, scopes, expires_at)
+
+    def set_rate_limits(
+        self,
+        enabled: bool = True,
+        burst: int = 100,
+        daily: int = 250_000,
+        search_per_second: int = 5,
+        retry_after: int | None = None,
+    ) -> None:
+        self.limiter.configure(
+            enabled=enabled,
+            burst=burst,
+            daily=daily,
+            search_per_second=search_per_second,
+            retry_after=retry_after,
+        )
+
+    def inject_fault(self, kind: str, count: int = 1, path_prefix: str | None = None) -> None:
+        self.faults.inject(kind, count, path_prefix)
+
+    def set_failure_rate(self, rate: float = 0.0, kinds: Iterable[str] | None = None) -> None:
+        self.faults.set_failure_rate(rate, kinds)
+
+    def set_search_lag(self, seconds: float) -> None:
+        self.search_lag_seconds = float(seconds)
+
+    # -- counters -----------------------------------------------------------------------------------
+
+    @property
+    def calls(self) -> Counter[str]:
+        with self._counter_lock:
+            return Counter(self._calls)
+
+    @property
+    def rejected(self) -> Counter[str]:
+        with self._counter_lock:
+            return Counter(self._rejected)
+
+    def total_calls(self) -> int:
+        with self._counter_lock:
+            return sum(self._calls.values())
+
+    def reset_calls(self) -> None:
+        with self._counter_lock:
+            self._calls.clear()
+            self._rejected.clear()
+
+    def record_call(self, key: str) -> None:
+        with self._counter_lock:
+            self._calls[key] += 1
+
+    def record_rejection(self, key: str) -> None:
+        with self._counter_lock:
+            self._rejected[key] += 1
+
+    # -- shared by the endpoints --------------------------------------------------------------------
+
+    def resolve_type(self, ref: str) -> ObjectType:
+        """The object type a path names, or HubSpot's 400 for a name it cannot infer."""
+        object_type = self.account.resolve_type(ref)
+        if object_type is None:
+            raise ApiError(400, error_body(f"Unable to infer object type from: {ref}", "VALIDATION_ERROR"))
+        return object_type

@@ -1,0 +1,119 @@
+"""Fetchers for HubSpot's definition endpoints, one per snapshot source.
+
+Each fetcher takes the client and the snapshots it depends on and returns plain JSON data. They are the
+only code that reads these endpoints; tables are projections of the snapshots they return.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from hubspot_pipeline.hubspot import HubSpotClient, HubSpotRequestError
+from hubspot_pipeline.sync.object_types import STANDARD_OBJECT_TYPES, ObjectTypeInfo, custom_object_type
+
+# source name -> (sources it needs, fetcher)
+Fetcher = Callable[[HubSpotClient, Mapping[str, Any]], Any]
+
+
+def fetch_schemas(client: HubSpotClient, deps: Mapping[str, Any]) -> list[dict]:
+    body = client.get("/crm-object-schemas/v3/schemas", {"archived": "false"})
+    return list(body.get("results", []))
+
+
+def fetch_properties(client: HubSpotClient, deps: Mapping[str, Any]) -> dict[str, list[dict]]:
+    """Property definitions per present type id, archived ones included (flagged by `archived`).
+
+    A standard type the account does not have answers 4xx and is left out; that is how presence is known.
+    """
+    out: dict[str, list[dict]] = {}
+    for info in candidate_types(deps["schemas"]):
+        try:
+            live = client.get(f"/crm/v3/properties/{info.type_id}", {"archived": "false"})
+        except HubSpotRequestError as exc:
+            if exc.status in (400, 404):
+                continue
+            raise
+        archived = client.get(f"/crm/v3/properties/{info.type_id}", {"archived": "true"})
+        props = list(live.get("results", []))
+        names = {p["name"] for p in props}
+        props += [dict(p, archived=True) for p in archived.get("results", []) if p["name"] not in names]
+        out[info.type_id] = props
+    return out
+
+
+def fetch_association_labels(client: HubSpotClient, deps: Mapping[str, Any]) -> list[dict]:
+    """Every directed association type between present object types: one labels call per ordered pair."""
+    types = present_types(deps["schemas"], deps["properties"])
+    out: list[dict] = []
+    for src in types:
+        for dst in types:
+            try:
+                body = client.get(f"/crm/v4/associations/{src.type_id}/{dst.type_id}/labels")
+            except HubSpotRequestError as exc:
+                if exc.status in (400, 404):
+                    continue
+                raise
+            for item in body.get("results", []):
+                out.append({"fromObjectTypeId": src.type_id, "toObjectTypeId": dst.type_id, **item})
+    return out
+
+
+def fetch_owners(client: HubSpotClient, deps: Mapping[str, Any]) -> list[dict]:
+    """Active and archived owners (HubSpot lists them separately)."""
+    owners: dict[str, dict] = {}
+    for archived in ("false", "true"):
+        for page in client.paginate("/crm/v3/owners", {"archived": archived}, page_size=100):
+            for owner in page:
+                owners.setdefault(str(owner["id"]), owner)
+    return [owners[k] for k in sorted(owners, key=_numeric_first)]
+
+
+def fetch_teams(client: HubSpotClient, deps: Mapping[str, Any]) -> list[dict]:
+    return list(client.get("/settings/v3/users/teams").get("results", []))
+
+
+def fetch_pipelines(client: HubSpotClient, deps: Mapping[str, Any]) -> dict[str, list[dict]]:
+    """Pipelines per present type that has them (deals, tickets, and any other type HubSpot answers for)."""
+    out: dict[str, list[dict]] = {}
+    for info in present_types(deps["schemas"], deps["properties"]):
+        try:
+            body = client.get(f"/crm/v3/pipelines/{info.type_id}")
+        except HubSpotRequestError as exc:
+            if exc.status in (400, 404):
+                continue
+            raise
+        if body.get("results"):
+            out[info.type_id] = list(body["results"])
+    return out
+
+
+def fetch_account(client: HubSpotClient, deps: Mapping[str, Any]) -> dict:
+    """Portal id (every manifest names it) and time zone (the daily quota resets at its midnight)."""
+    return dict(client.get("/account-info/v3/details"))
+
+
+SOURCES: dict[str, tuple[tuple[str, ...], Fetcher]] = {
+    "account": ((), fetch_account),
+    "schemas": ((), fetch_schemas),
+    "properties": (("schemas",), fetch_properties),
+    "association_labels": (("schemas", "properties"), fetch_association_labels),
+    "owners": ((), fetch_owners),
+    "teams": ((), fetch_teams),
+    "pipelines": (("schemas", "properties"), fetch_pipelines),
+}
+
+
+def candidate_types(schemas: list[dict]) -> list[ObjectTypeInfo]:
+    custom = [custom_object_type(s) for s in schemas if not s.get("archived")]
+    return [*STANDARD_OBJECT_TYPES, *sorted(custom, key=lambda t: _numeric_first(t.type_id))]
+
+
+def present_types(schemas: list[dict], properties: Mapping[str, Any]) -> list[ObjectTypeInfo]:
+    """The object types the account has: those whose properties call answered."""
+    return [t for t in candidate_types(schemas) if t.type_id in properties]
+
+
+def _numeric_first(value: str) -> tuple:
+    parts = str(value).replace("-", " ").split()
+    return tuple((0, int(p)) if p.isdigit() else (1, p) for p in parts)

@@ -1,0 +1,432 @@
+"""The first full sync: every record, its property history and its associations, into the index.
+
+Per object type (hubspot-api.md §3, §6):
+1. ids from `GET /crm/v3/objects/{type}` at 100 per page, asking only for `hs_object_id` (a long
+   property list in the URL fails with 414), once for live records and once with `archived=true`;
+2. the ids, 100 at a time (the batch maximum, history included), through
+   `POST /crm/v3/objects/{type}/batch/read` with every live property definition in `properties` and
+   `propertiesWithHistory`: current values and full history in one call per 100 records;
+3. per ordered pair with association definitions, the live ids through
+   `POST /crm/v4/associations/{from}/{to}/batch/read`, 1,000 inputs per call. A record with more
+   than 500 associations comes back with a per-input `paging` cursor; its continuation rides in the
+   next call beside fresh ids, so continuations cost inputs, not extra calls.
+
+The fewest calls the API allows (`api_call_floor`), for live and archived record counts N_t and A_t
+per type, and per pair the from-type's live count N_p and its continuation inputs
+X_p = sum over records with k > 500 associations of (ceil(k / 500) - 1):
+
+    sum_t [ max(1, ceil(N_t/100)) + max(1, ceil(A_t/100)) + ceil(N_t/100) + ceil(A_t/100) ]
+    + sum_p ceil((N_p + X_p) / 1000)
+
+Pages stream into segment files (`index_writer`), so memory is bounded by a batch plus 8 bytes per
+live id (kept to ask for associations). The new generation is listed in the index manifest only
+after every segment is uploaded.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import tempfile
+from array import array
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import pyarrow as pa
+
+from hubspot_pipeline.hubspot import HubSpotClient
+from hubspot_pipeline.store import Destination
+from hubspot_pipeline.sync.definitions import present_types
+from hubspot_pipeline.sync.index import (
+    ASSOCIATION_SCHEMA,
+    HISTORY_SCHEMA,
+    RECORD_SCHEMA,
+    TIMESTAMP,
+    AssociationSegment,
+    Generation,
+    IndexManifest,
+    RecordSegment,
+    association_key,
+    generation_id,
+    load_manifest,
+    save_manifest,
+    segment_key,
+)
+from hubspot_pipeline.sync.index_writer import SegmentFile
+from hubspot_pipeline.sync.object_types import ObjectTypeInfo
+from hubspot_pipeline.tables.timestamps import iso_ms, parse_ts
+
+LIST_PAGE = 100  # GET /crm/v3/objects/{type}: at most 100 per page
+BATCH_READ = 100  # POST .../batch/read: at most 100 inputs, with or without propertiesWithHistory
+ASSOCIATION_BATCH = 1_000  # POST /crm/v4/associations/{from}/{to}/batch/read: at most 1,000 inputs
+ASSOCIATION_PAGE = 500  # associations per input per call; more come back with a cursor
+ID_PROPERTY = "hs_object_id"  # the one cheap property the id listing asks for
+
+PARTS = (("live", False), ("archived", True))
+
+
+@dataclass(frozen=True)
+class SyncPlan:
+    """What a sync reads: the object types present, their live property names, the association pairs."""
+
+    types: list[ObjectTypeInfo]
+    properties: dict[str, list[str]]
+    pairs: list[tuple[str, str]]
+
+
+def sync_plan(
+    schemas: list[dict], properties: Mapping[str, list[dict]], association_labels: list[dict]
+) -> SyncPlan:
+    """The plan from the definition snapshots (archived property definitions are not synced)."""
+    types = present_types(schemas, properties)
+    names = {
+        t.type_id: sorted(p["name"] for p in properties[t.type_id] if not p.get("archived")) for t in types
+    }
+    present = set(names)
+    pairs = list(
+        dict.fromkeys(
+            (d["fromObjectTypeId"], d["toObjectTypeId"])
+            for d in association_labels
+            if d["fromObjectTypeId"] in present and d["toObjectTypeId"] in present
+        )
+    )
+    return SyncPlan(types, names, pairs)
+
+
+@dataclass
+class SyncStats:
+    """What a sync saw: enough to compute the call floor and to report on the asset."""
+
+    live: dict[str, int] = field(default_factory=dict)
+    archived: dict[str, int] = field(default_factory=dict)
+    association_rows: dict[str, int] = field(default_factory=dict)
+    # per pair "from/to": the from-type's live ids asked for and continuation inputs HubSpot's paging needed
+    association_inputs: dict[str, tuple[int, int]] = field(default_factory=dict)
+    missing_records: int = 0  # listed, then gone before the batch read (picked up by the next sync)
+    api_calls: int = 0
+
+    @property
+    def api_call_floor(self) -> int:
+        return api_call_floor(
+            {t: (self.live[t], self.archived.get(t, 0)) for t in self.live}, self.association_inputs.values()
+        )
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "api_calls": self.api_calls,
+            "api_calls_floor": self.api_call_floor,
+            "live_records": self.live,
+            "archived_records": self.archived,
+            "association_rows": self.association_rows,
+            "missing_records": self.missing_records,
+        }
+
+
+def api_call_floor(records: Mapping[str, tuple[int, int]], pairs: Iterable[tuple[int, int]]) -> int:
+    """The fewest calls a full sync needs (module docstring): records = type -> (live, archived),
+    pairs = (from-type live ids, continuation inputs) per ordered pair."""
+    calls = 0
+    for live, archived in records.values():
+        calls += max(1, math.ceil(live / LIST_PAGE)) + max(1, math.ceil(archived / LIST_PAGE))
+        calls += math.ceil(live / BATCH_READ) + math.ceil(archived / BATCH_READ)
+    return calls + sum(math.ceil((ids + extra) / ASSOCIATION_BATCH) for ids, extra in pairs)
+
+
+@dataclass
+class SyncOutcome:
+    synced: bool  # False: the index was already past the day, nothing was asked of HubSpot
+    manifest: IndexManifest
+    generation: Generation | None = None
+    api_calls: int = 0
+    api_calls_floor: int = 0
+
+
+class _Watermark:
+    """Server time at which the sync's reads began: the earliest `startedAt` of its batch answers.
+
+    HubSpot's clock, not ours, decides which changes a read saw; the wall clock is the fallback for
+    an account without a single record.
+    """
+
+    def __init__(self) -> None:
+        self.value: datetime | None = None
+
+    def observe(self, body: Any) -> None:
+        stamp = body.get("startedAt") or body.get("requestedAt") if isinstance(body, dict) else None
+        if stamp:
+            moment = parse_ts(stamp)
+            self.value = moment if self.value is None else min(self.value, moment)
+
+    def result(self, fallback: datetime) -> str:
+        return iso_ms(self.value or fallback) or ""
+
+
+def sync_index(
+    destination: Destination,
+    as_of: datetime,
+    run_id: str,
+    client_factory: Callable[[], HubSpotClient],
+    plan_factory: Callable[[], SyncPlan],
+    log: logging.Logger | None = None,
+) -> SyncOutcome:
+    """Bring the index past `as_of`: nothing to do (and no call) when it already is, else a full sync."""
+    log = log or logging.getLogger(__name__)
+    manifest = load_manifest(destination)
+    if manifest.synced_past(as_of):
+        log.info("index synced up to %s, past %s: no sync needed", iso_ms(manifest.watermark), iso_ms(as_of))
+        return SyncOutcome(False, manifest)
+    client = client_factory()
+    generation = full_sync(client, destination, plan_factory(), manifest, run_id, log)
+    stats = generation.stats
+    return SyncOutcome(
+        True,
+        load_manifest(destination),
+        generation,
+        int(stats["api_calls"]),  # type: ignore[call-overload]
+        int(stats["api_calls_floor"]),  # type: ignore[call-overload]
+    )
+
+
+def full_sync(
+    client: HubSpotClient,
+    destination: Destination,
+    plan: SyncPlan,
+    manifest: IndexManifest,
+    run_id: str,
+    log: logging.Logger,
+) -> Generation:
+    """Read every record, history and association of `plan` into a new generation; list it last."""
+    gen = generation_id(len(manifest.generations) + 1, run_id)
+    ingested_at = iso_ms(datetime.now(UTC)) or ""
+    calls_before = client.total_calls()
+    watermark = _Watermark()
+    stats = SyncStats()
+    segments: list[RecordSegment] = []
+    associations: list[AssociationSegment] = []
+    live_ids: dict[str, array] = {}
+    with tempfile.TemporaryDirectory(prefix="hubspot-index-") as tmp:
+        for info in plan.types:
+            for part, archived in PARTS:
+                done = _sync_records(
+                    client,
+                    destination,
+                    gen,
+                    info.type_id,
+                    part,
+                    archived,
+                    plan.properties[info.type_id],
+                    tmp,
+                    watermark,
+                )
+                segments.append(done.segment)
+                (stats.archived if archived else stats.live)[info.type_id] = done.segment.record_count
+                if not archived:
+                    live_ids[info.type_id] = done.ids
+                stats.missing_records += done.missing
+            log.info(
+                "synced %s: %d live, %d archived records",
+                info.name,
+                stats.live[info.type_id],
+                stats.archived[info.type_id],
+            )
+        for from_type, to_type in plan.pairs:
+            ids = live_ids[from_type]
+            segment, extra = _sync_associations(
+                client, destination, gen, from_type, to_type, ids, tmp, watermark
+            )
+            associations.append(segment)
+            pair = f"{from_type}/{to_type}"
+            stats.association_rows[pair] = segment.rows
+            stats.association_inputs[pair] = (len(ids), extra)
+    stats.api_calls = client.total_calls() - calls_before
+    generation = Generation(
+        id=gen,
+        kind="full",
+        run_id=run_id,
+        watermark=watermark.result(datetime.now(UTC)),
+        ingested_at=ingested_at,
+        segments=segments,
+        associations=associations,
+        stats=stats.to_json(),
+    )
+    save_manifest(destination, IndexManifest([*manifest.generations, generation]))
+    log.info(
+        "index generation %s: watermark %s, %d API calls (floor %d)",
+        gen,
+        generation.watermark,
+        stats.api_calls,
+        stats.api_call_floor,
+    )
+    return generation
+
+
+@dataclass
+class _PartDone:
+    segment: RecordSegment
+    ids: array  # the ids read, 8 bytes each
+    missing: int  # listed, then gone by the time of the batch read
+
+
+def _sync_records(
+    client: HubSpotClient,
+    destination: Destination,
+    gen: str,
+    type_id: str,
+    part: str,
+    archived: bool,
+    properties: list[str],
+    tmp: str,
+    watermark: _Watermark,
+) -> _PartDone:
+    listing = client.paginate(
+        f"/crm/v3/objects/{type_id}",
+        {"archived": str(archived).lower(), "properties": ID_PROPERTY},
+        page_size=LIST_PAGE,
+    )
+    ids = array("q")
+    missing = 0
+    body_extra = {"properties": properties, "propertiesWithHistory": properties}
+    with SegmentFile(RECORD_SCHEMA, tmp) as records, SegmentFile(HISTORY_SCHEMA, tmp) as history:
+        for chunk in _chunks((str(r["id"]) for page in listing for r in page), BATCH_READ):
+            body = client.post(
+                f"/crm/v3/objects/{type_id}/batch/read",
+                {**body_extra, "inputs": [{"id": i} for i in chunk]},
+                {"archived": str(archived).lower()},
+            )
+            watermark.observe(body)
+            results = sorted(body.get("results") or [], key=lambda r: int(r["id"]))
+            missing += len(chunk) - len(results)
+            records.append(_records_table(results))
+            history.append(_history_table(results))
+            ids.extend(int(r["id"]) for r in results)
+        records_key = segment_key(gen, type_id, "records", part)
+        history_key = segment_key(gen, type_id, "history", part)
+        segment = RecordSegment(
+            type_id=type_id,
+            part=part,
+            records=records_key,
+            history=history_key,
+            record_count=records.upload(destination, records_key),
+            history_rows=history.upload(destination, history_key),
+        )
+    return _PartDone(segment, ids, missing)
+
+
+def _chunks(items: Iterable[str], size: int) -> Iterator[list[str]]:
+    chunk: list[str] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _timestamps(values: list[str | None]) -> pa.Array:
+    """ISO strings to timestamps in C; HubSpot's epoch-millisecond strings through Python."""
+    try:
+        return pa.array(values, pa.string()).cast(TIMESTAMP)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return pa.array([None if v in (None, "") else parse_ts(v) for v in values], TIMESTAMP)
+
+
+def _records_table(results: list[dict]) -> pa.Table:
+    return pa.Table.from_arrays(
+        [
+            pa.array([int(r["id"]) for r in results], pa.int64()),
+            _timestamps([r.get("createdAt") for r in results]),
+            _timestamps([r.get("updatedAt") for r in results]),
+            pa.array([bool(r.get("archived", False)) for r in results], pa.bool_()),
+            _timestamps([r.get("archivedAt") for r in results]),
+            pa.array(
+                [[(k, v) for k, v in (r.get("properties") or {}).items() if v is not None] for r in results],
+                RECORD_SCHEMA.field("properties").type,
+            ),
+        ],
+        schema=RECORD_SCHEMA,
+    )
+
+
+def _history_table(results: list[dict]) -> pa.Table:
+    """One row per history entry, by record then property; each property's entries oldest first
+    (HubSpot lists them newest first)."""
+    columns: dict[str, list[Any]] = {name: [] for name in HISTORY_SCHEMA.names}
+    for record in results:
+        record_id = int(record["id"])
+        for name, entries in sorted((record.get("propertiesWithHistory") or {}).items()):
+            for entry in reversed(entries or []):
+                columns["object_id"].append(record_id)
+                columns["name"].append(name)
+                columns["value"].append(entry.get("value"))
+                columns["timestamp"].append(entry.get("timestamp"))
+                columns["source_type"].append(entry.get("sourceType"))
+                columns["source_id"].append(_text(entry.get("sourceId")))
+                columns["source_label"].append(_text(entry.get("sourceLabel")))
+                columns["updated_by_user_id"].append(_int(entry.get("updatedByUserId")))
+    arrays = [
+        _timestamps(values) if name == "timestamp" else pa.array(values, HISTORY_SCHEMA.field(name).type)
+        for name, values in columns.items()
+    ]
+    return pa.Table.from_arrays(arrays, schema=HISTORY_SCHEMA)
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return None if value in (None, "") else int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _sync_associations(
+    client: HubSpotClient,
+    destination: Destination,
+    gen: str,
+    from_type: str,
+    to_type: str,
+    from_ids: array,
+    tmp: str,
+    watermark: _Watermark,
+) -> tuple[AssociationSegment, int]:
+    """Every association of one ordered pair; returns the segment and the continuation inputs sent."""
+    path = f"/crm/v4/associations/{from_type}/{to_type}/batch/read"
+    continuations: deque[dict[str, str]] = deque()
+    extra = 0
+    position = 0
+    with SegmentFile(ASSOCIATION_SCHEMA, tmp) as out:
+        while continuations or position < len(from_ids):
+            inputs = [continuations.popleft() for _ in range(min(len(continuations), ASSOCIATION_BATCH))]
+            take = ASSOCIATION_BATCH - len(inputs)
+            inputs += [{"id": str(i)} for i in from_ids[position : position + take]]
+            position += take
+            body = client.post(path, {"inputs": inputs})
+            watermark.observe(body)
+            rows: dict[str, list[Any]] = {name: [] for name in ASSOCIATION_SCHEMA.names}
+            for result in body.get("results") or []:
+                from_id = int(result["from"]["id"])
+                for target in result.get("to") or []:
+                    for kind in target.get("associationTypes") or []:
+                        rows["from_id"].append(from_id)
+                        rows["to_id"].append(int(target["toObjectId"]))
+                        rows["type_id"].append(int(kind["typeId"]))
+                        rows["category"].append(kind.get("category"))
+                        rows["label"].append(kind.get("label"))
+                after = ((result.get("paging") or {}).get("next") or {}).get("after")
+                if after:
+                    continuations.append({"id": str(from_id), "after": str(after)})
+                    extra += 1
+            out.append(
+                pa.Table.from_pydict(rows, schema=ASSOCIATION_SCHEMA).sort_by(
+                    [("from_id", "ascending"), ("to_id", "ascending"), ("type_id", "ascending")]
+                )
+            )
+        key = association_key(gen, from_type, to_type)
+        segment = AssociationSegment(from_type, to_type, key, out.upload(destination, key))
+    return segment, extra

@@ -1,0 +1,306 @@
+"""Reading the CRM index as of a moment: the records, property values and history in effect then.
+
+The state as of `as_of` (the end of a day, exclusive) is computed from the index alone:
+- a record exists if it was created before `as_of` and was not archived before it; its row comes
+  from the earliest generation whose watermark is at or past `as_of` (the fetch nearest after the
+  day, so re-running a past day after later syncs gives the same rows and INGESTEDAT), else from
+  the latest generation; within one generation the archived part wins (it was read later);
+- a property's value is the latest history entry before `as_of` (ties at one millisecond: the entry
+  HubSpot listed as newer); UPDATEDAT is the latest history timestamp before `as_of`, else createdAt;
+- history rows before `as_of`, unioned over generations, each distinct entry once.
+
+Work goes by batches of record ids: segment files are sorted by `object_id`, so a pyarrow dataset
+scan filtered on an id range reads only the row groups that hold it, and memory is bounded by a
+batch (sized from the history rows per record), never by the account.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+from urllib.parse import unquote, urlparse
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
+
+from hubspot_pipeline.store import Destination
+from hubspot_pipeline.sync.index import (
+    HISTORY_SCHEMA,
+    TIMESTAMP,
+    Generation,
+    IndexManifest,
+    RecordSegment,
+    load_manifest,
+)
+
+# History rows one batch may hold: a few tens of MB of Arrow memory.
+BATCH_HISTORY_ROWS = 250_000
+MIN_BATCH_RECORDS, MAX_BATCH_RECORDS = 200, 20_000
+
+_RECORD_COLUMNS = ["object_id", "created_at", "archived", "archived_at"]
+# What makes a history entry distinct (the source label is not exported, so it does not count).
+DISTINCT_HISTORY_COLUMNS = (
+    "object_id",
+    "name",
+    "value",
+    "timestamp",
+    "source_type",
+    "source_id",
+    "updated_by_user_id",
+)
+
+
+@dataclass(frozen=True)
+class AsOfBatch:
+    """The state of a batch of records of one type as of a moment, every table sorted by object_id.
+
+    `records`: object_id, created_at, updated_at (as of), ingested_at (ISO string).
+    `values`: object_id, name, value, timestamp: the value in effect per (record, property), or None.
+    `history`: every HISTORY_SCHEMA column, rows before the moment, or None.
+    """
+
+    records: pa.Table
+    values: pa.Table | None
+    history: pa.Table | None
+
+
+class IndexReader:
+    """Reads one index manifest's segments; use as a context manager (it may cache files locally)."""
+
+    def __init__(self, destination: Destination, manifest: IndexManifest | None = None) -> None:
+        self.destination = destination
+        self.manifest = manifest if manifest is not None else load_manifest(destination)
+        self._cache: tempfile.TemporaryDirectory[str] | None = None
+        self._datasets: dict[str, ds.Dataset] = {}
+
+    def __enter__(self) -> IndexReader:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._datasets.clear()
+        if self._cache is not None:
+            self._cache.cleanup()
+            self._cache = None
+
+    # -- files ---------------------------------------------------------------------------------
+
+    def _dataset(self, key: str) -> ds.Dataset:
+        """A segment as a pyarrow dataset: read in place from a local folder, else copied once to a temp file."""
+        if key not in self._datasets:
+            url = self.destination.url_for(key)
+            if url.startswith("file://"):
+                path = unquote(urlparse(url).path)
+            else:
+                if self._cache is None:
+                    self._cache = tempfile.TemporaryDirectory(prefix="hubspot-index-read-")
+                path = os.path.join(self._cache.name, key.replace("/", "__"))
+                with self.destination.open_read(key) as src, open(path, "wb") as dst:
+                    shutil.copyfileobj(src, dst, 1024 * 1024)
+            self._datasets[key] = ds.dataset(Path(path), format="parquet")
+        return self._datasets[key]
+
+    # -- records as of a moment ---------------------------------------------------------------------
+
+    def as_of_ids(self, type_id: str, as_of: datetime) -> np.ndarray:
+        """Sorted ids of the records of a type that exist as of `as_of`."""
+        picked = self._pick_records(type_id, as_of, None)
+        return picked.column("object_id").to_numpy()
+
+    def as_of_batches(
+        self, type_id: str, as_of: datetime, *, values: bool = False, history: bool = False
+    ) -> Iterator[AsOfBatch]:
+        """The records of a type that exist as of `as_of`, in batches by ascending id."""
+        for lo, hi in self._id_ranges(type_id):
+            records = self._pick_records(type_id, as_of, (lo, hi))
+            if records.num_rows == 0:
+                continue
+            columns = ["object_id", "timestamp"]
+            if values:
+                columns += ["name", "value"]
+            if history:
+                columns = HISTORY_SCHEMA.names
+            rows = self._history(type_id, as_of, (lo, hi), columns, records.column("object_id"))
+            yield AsOfBatch(
+                records=_with_updated_at(records, rows),
+                values=_latest_values(rows) if values else None,
+                history=_dedupe(rows) if history else None,
+            )
+
+    def _segments(self, type_id: str) -> list[tuple[int, RecordSegment]]:
+        return self.manifest.segments(type_id)
+
+    def _id_ranges(self, type_id: str) -> Iterator[tuple[int, int]]:
+        segments = self._segments(type_id)
+        records = sum(s.record_count for _, s in segments)
+        if records == 0:
+            return
+        per_record = max(1.0, sum(s.history_rows for _, s in segments) / records)
+        size = int(min(MAX_BATCH_RECORDS, max(MIN_BATCH_RECORDS, BATCH_HISTORY_ROWS / per_record)))
+        ids = np.unique(
+            np.concatenate(
+                [
+                    self._dataset(s.records).to_table(columns=["object_id"]).column("object_id").to_numpy()
+                    for _, s in segments
+                ]
+            )
+        )
+        for start in range(0, len(ids), size):
+            chunk = ids[start : start + size]
+            yield int(chunk[0]), int(chunk[-1])
+
+    def _pick_records(self, type_id: str, as_of: datetime, id_range: tuple[int, int] | None) -> pa.Table:
+        """One row per record that exists as of `as_of` (module docstring), sorted by object_id."""
+        tables = []
+        for position, segment in self._segments(type_id):
+            generation = self.manifest.generations[position]
+            table = self._dataset(segment.records).to_table(
+                columns=_RECORD_COLUMNS, filter=_in_range(id_range)
+            )
+            rank = _rank(generation, position, segment, as_of)
+            tables.append(
+                table.append_column("rank", pa.array(np.full(table.num_rows, rank, np.int64))).append_column(
+                    "ingested_at", pa.array([generation.ingested_at] * table.num_rows, pa.string())
+                )
+            )
+        if not tables:
+            return pa.table({"object_id": pa.array([], pa.int64())})
+        table = pa.concat_tables(tables)
+        # the best-ranked row of each id: sort by (id, rank) and keep the first of each id
+        table = table.take(pc.sort_indices(table, [("object_id", "ascending"), ("rank", "ascending")]))
+        ids = table.column("object_id").to_numpy()
+        first = np.ones(len(ids), dtype=bool)
+        first[1:] = ids[1:] != ids[:-1]
+        table = table.filter(pa.array(first))
+        cutoff = pa.scalar(as_of, TIMESTAMP)
+        exists = pc.and_(
+            pc.less(table.column("created_at"), cutoff),
+            pc.or_(
+                pc.invert(table.column("archived")),
+                pc.fill_null(pc.greater_equal(table.column("archived_at"), cutoff), False),
+            ),
+        )
+        return table.filter(exists).select(["object_id", "created_at", "ingested_at"])
+
+    def _history(
+        self,
+        type_id: str,
+        as_of: datetime,
+        id_range: tuple[int, int],
+        columns: list[str],
+        ids: pa.ChunkedArray,
+    ) -> pa.Table:
+        """History rows of the records `ids` before `as_of`, from every segment of the type."""
+        cutoff = pa.scalar(as_of, TIMESTAMP)
+        condition = _in_range(id_range) & (ds.field("timestamp") < cutoff)
+        tables = [
+            self._dataset(s.history).to_table(columns=columns, filter=condition)
+            for _, s in self._segments(type_id)
+        ]
+        table = pa.concat_tables(tables) if tables else pa.table({c: [] for c in columns})
+        return table.filter(pc.is_in(table.column("object_id"), value_set=ids.combine_chunks()))
+
+    # -- associations ----------------------------------------------------------------------------
+
+    def association_batches(self, from_type: str, to_type: str) -> Iterator[tuple[pa.RecordBatch, str]]:
+        """The pair's current associations (every row of its segments) with the INGESTEDAT of each."""
+        for generation, segment in self.manifest.association_segments(from_type, to_type):
+            if segment.scope != "full":
+                raise ValueError(
+                    f"association segment scope {segment.scope!r} is not supported by this reader"
+                )
+            for batch in self._dataset(segment.key).to_batches(batch_size=64_000):
+                yield batch, generation.ingested_at
+
+
+def _in_range(id_range: tuple[int, int] | None) -> ds.Expression | None:
+    if id_range is None:
+        return None
+    return (ds.field("object_id") >= id_range[0]) & (ds.field("object_id") <= id_range[1])
+
+
+def _rank(generation: Generation, position: int, segment: RecordSegment, as_of: datetime) -> int:
+    """Lower wins: generations at or past `as_of` earliest first, then older ones latest first;
+    within a generation the archived part (read after the live one)."""
+    big = 1 << 40
+    primary = position if generation.watermark_at >= as_of else big - position
+    return primary * 2 + (0 if segment.part == "archived" else 1)
+
+
+def _with_updated_at(records: pa.Table, history: pa.Table) -> pa.Table:
+    """`updated_at` as of the moment: the latest history timestamp of each record, else its creation."""
+    ids = records.column("object_id").to_numpy()
+    created = records.column("created_at").cast(pa.int64()).to_numpy(zero_copy_only=False)
+    updated = created.copy()
+    if history.num_rows:
+        hist_ids = history.column("object_id").to_numpy()
+        stamps = history.column("timestamp").cast(pa.int64()).to_numpy(zero_copy_only=False)
+        order = np.argsort(hist_ids, kind="stable")
+        hist_ids, stamps = hist_ids[order], stamps[order]
+        starts = np.flatnonzero(np.r_[True, hist_ids[1:] != hist_ids[:-1]])
+        latest = np.maximum.reduceat(stamps, starts)
+        where = np.searchsorted(ids, hist_ids[starts])
+        updated[where] = latest
+    return pa.table(
+        {
+            "object_id": records.column("object_id"),
+            "created_at": records.column("created_at"),
+            "updated_at": pa.array(updated, pa.int64()).cast(TIMESTAMP),
+            "ingested_at": records.column("ingested_at"),
+        }
+    )
+
+
+def _sorted_history(history: pa.Table) -> pa.Table:
+    # stable: entries of one property at the same millisecond keep the order they were stored in
+    return history.take(
+        pc.sort_indices(
+            history, [("object_id", "ascending"), ("name", "ascending"), ("timestamp", "ascending")]
+        )
+    )
+
+
+def _group_ends(table: pa.Table) -> np.ndarray:
+    """Mask of the last row of each (object_id, name) run in a sorted table."""
+    n = table.num_rows
+    ends = np.ones(n, dtype=bool)
+    if n > 1:
+        ids = table.column("object_id").to_numpy()
+        names = pc.not_equal(table.column("name").slice(1), table.column("name").slice(0, n - 1))
+        ends[:-1] = (ids[1:] != ids[:-1]) | names.to_numpy(zero_copy_only=False)
+    return ends
+
+
+def _latest_values(history: pa.Table) -> pa.Table:
+    ordered = _sorted_history(history.select(["object_id", "name", "value", "timestamp"]))
+    return ordered.filter(pa.array(_group_ends(ordered)))
+
+
+def _dedupe(history: pa.Table) -> pa.Table:
+    """History sorted by (record, property, time), each distinct entry once: generations overlap, and
+    HubSpot may list one entry twice. Of equal entries the last stored one stays, so entries at one
+    millisecond keep the order that makes the newest (the current value) last."""
+    ordered = _sorted_history(history)
+    if ordered.num_rows < 2:
+        return ordered
+    lasts = (
+        ordered.select(list(DISTINCT_HISTORY_COLUMNS))
+        .append_column("_pos", pa.array(np.arange(ordered.num_rows, dtype=np.int64)))
+        .group_by(list(DISTINCT_HISTORY_COLUMNS), use_threads=False)
+        .aggregate([("_pos", "max")])
+        .column("_pos_max")
+        .to_numpy()
+    )
+    return ordered.take(pa.array(np.sort(lasts)))

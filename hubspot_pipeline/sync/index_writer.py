@@ -1,0 +1,81 @@
+"""Writing index segments: Arrow batches streamed into a local Parquet file, uploaded once complete."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from types import TracebackType
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from hubspot_pipeline.store import Destination
+
+# Row groups of this many rows: large enough for good compression, small enough that a reader
+# scanning a range of ids decompresses little beyond it.
+ROW_GROUP_ROWS = 64_000
+
+
+class SegmentFile:
+    """One immutable segment: `append` Arrow tables (in `object_id` order), then `upload` it whole.
+
+    Memory holds at most one row group; the file lives in a temp folder until it is uploaded, so a
+    run that fails never leaves a half-written object on the store.
+    """
+
+    def __init__(
+        self, schema: pa.Schema, tmp_dir: str | os.PathLike[str], row_group_rows: int = ROW_GROUP_ROWS
+    ):
+        fd, path = tempfile.mkstemp(suffix=".parquet", dir=tmp_dir)
+        os.close(fd)
+        self.path = Path(path)
+        self.schema = schema
+        self.rows = 0
+        self._row_group_rows = row_group_rows
+        self._pending: list[pa.Table] = []
+        self._pending_rows = 0
+        self._writer = pq.ParquetWriter(self.path, schema, compression="zstd")
+        self._closed = False
+
+    def append(self, table: pa.Table) -> None:
+        if table.num_rows == 0:
+            return
+        self._pending.append(table.select(self.schema.names).cast(self.schema))
+        self._pending_rows += table.num_rows
+        if self._pending_rows >= self._row_group_rows:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._pending:
+            table = pa.concat_tables(self._pending)
+            self._writer.write_table(table, row_group_size=self._row_group_rows)
+            self.rows += table.num_rows
+            self._pending, self._pending_rows = [], 0
+
+    def upload(self, destination: Destination, key: str) -> int:
+        """Close the file, put it at `key`, delete the local copy; returns the row count."""
+        self._flush()
+        self._close()
+        try:
+            destination.put_file(key, self.path)
+        finally:
+            self.path.unlink(missing_ok=True)
+        return self.rows
+
+    def _close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._writer.close()
+
+    def discard(self) -> None:
+        self._close()
+        self.path.unlink(missing_ok=True)
+
+    def __enter__(self) -> SegmentFile:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.discard()  # a no-op after `upload`; otherwise the local file is dropped

@@ -1,0 +1,71 @@
+"""The context a table is produced in: the day, the store, the state, and a lazily opened HubSpot client."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+
+from hubspot_pipeline.hubspot import HubSpotClient
+from hubspot_pipeline.store import Destination
+from hubspot_pipeline.sync.definitions import SOURCES
+from hubspot_pipeline.sync.snapshots import Snapshot, SnapshotStore
+from hubspot_pipeline.tables.timestamps import iso_ms, parse_ts
+
+
+@dataclass
+class ExportContext:
+    day: date
+    destination: Destination
+    run_id: str
+    client_factory: Callable[[], HubSpotClient]
+    log: logging.Logger = field(default_factory=lambda: logging.getLogger("hubspot_pipeline"))
+    max_part_bytes: int = 15 * 1024 * 1024
+    # re-fetch definition snapshots even when the day already has them
+    refresh: bool = False
+    _client: HubSpotClient | None = field(default=None, init=False, repr=False)
+    _snapshots: dict[str, Snapshot] = field(default_factory=dict, init=False, repr=False)
+
+    @property
+    def as_of(self) -> datetime:
+        """The end of the partition's day (exclusive): everything strictly before it is in the export."""
+        return datetime.combine(self.day + timedelta(days=1), time(0), tzinfo=UTC)
+
+    @property
+    def client(self) -> HubSpotClient:
+        if self._client is None:
+            self._client = self.client_factory()
+        return self._client
+
+    @property
+    def api_calls(self) -> int:
+        return self._client.total_calls() if self._client is not None else 0
+
+    @property
+    def state(self) -> SnapshotStore:
+        return SnapshotStore(self.destination)
+
+    def snapshot(self, source: str) -> Snapshot:
+        """The day's snapshot of one definition source, fetched (with what it needs) only if none exists."""
+        if source in self._snapshots:
+            return self._snapshots[source]
+        snap = None if self.refresh else self.state.load_on_or_after(self.day, source)
+        if snap is None:
+            needs, fetch = SOURCES[source]
+            deps = {name: self.snapshot(name).data for name in needs}
+            fetched_at = iso_ms(datetime.now(UTC))
+            self.log.info("fetching %s from HubSpot for %s", source, self.day)
+            snap = self.state.save(self.day, source, fetch(self.client, deps), fetched_at)
+        elif snap.day != self.day:
+            self.log.info("%s for %s projected from the snapshot taken for %s", source, self.day, snap.day)
+        self._snapshots[source] = snap
+        return snap
+
+    @property
+    def account_id(self) -> str:
+        return str(self.snapshot("account").data.get("portalId", ""))
+
+    def created_by_day_end(self, created_at: str | None) -> bool:
+        """Whether a definition existed at the end of the day (no creation time: assume it did)."""
+        return created_at is None or parse_ts(created_at) < self.as_of

@@ -1,0 +1,418 @@
+"""The CRM tables: projections of the CRM index (`sync.index`) as of the end of the partition's day.
+
+OBJECTS (+ OBJECTS_<PLURAL>), OBJECT_WITH_OBJECT_PROPERTIES, OBJECT_PROPERTIES,
+OBJECT_PROPERTIES_HISTORY and ASSOCIATIONS (+ ASSOCIATIONS_<FROM>_TO_<TO>) read no API: the state as
+of the day comes from `IndexReader` (records created by the day's end and not archived before it,
+each property's value from its history, history up to the day). Rows stream in batches of record
+ids, types in definition order, ids ascending, properties by name: the same order every run.
+
+Property columns and values cover the type's property definitions as of the day (archived ones
+excluded). Values are written exactly as the API returned them. Associations are HubSpot's current
+state as of the last sync (the API cannot date their removals), restricted to pairs of records that
+exist in OBJECTS of the day; their manifests say so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
+
+from hubspot_pipeline.store import Column, read_manifest
+from hubspot_pipeline.sync.index import TIMESTAMP, to_ms
+from hubspot_pipeline.sync.index_reader import IndexReader
+from hubspot_pipeline.sync.object_types import ObjectTypeInfo
+from hubspot_pipeline.tables.context import ExportContext
+from hubspot_pipeline.tables.definition_tables import object_type_name, object_types
+from hubspot_pipeline.tables.export import CheckOutcome, WrittenTable
+from hubspot_pipeline.tables.spec import Row, TableData, TableSpec
+from hubspot_pipeline.tables.timestamps import iso_ms
+
+PROPERTY_PREFIX = "PROPERTY_"
+ASSOCIATIONS_NOTE = (
+    "associations are HubSpot's current state as of the index's last sync ({watermark}): the API cannot "
+    "date association changes, so links removed after this day are missing and links added after it "
+    "appear whenever both records exist in OBJECTS of this day"
+)
+
+
+# -- what the day has ------------------------------------------------------------------------------
+
+
+def property_names(ctx: ExportContext, info: ObjectTypeInfo) -> list[str]:
+    """The type's property definitions as of the day, archived ones excluded, sorted by name."""
+    definitions = ctx.snapshot("properties").data.get(info.type_id, [])
+    return sorted(
+        p["name"] for p in definitions if not p.get("archived") and ctx.created_by_day_end(p.get("createdAt"))
+    )
+
+
+def object_columns(spec: TableSpec, names: Sequence[str]) -> list[Column]:
+    """OBJECTS_<PLURAL>: the shared columns, then PROPERTY_<NAME> per property (names sorted)."""
+    return [*spec.columns, *(Column(PROPERTY_PREFIX + n.upper(), "string") for n in names)]
+
+
+def _ingested(records: pa.Table) -> list[int | None]:
+    """INGESTEDAT (epoch ms) per record: when the generation its row comes from was fetched."""
+    texts = records.column("ingested_at").to_pylist()
+    as_ms = {text: to_ms(text) for text in set(texts)}
+    return [as_ms[t] for t in texts]
+
+
+def _prefixes(type_id: str, records: pa.Table) -> list[tuple[Any, ...]]:
+    """(OBJECTTYPEID, OBJECTID, CREATEDAT, UPDATEDAT, INGESTEDAT) per record; timestamps in epoch ms
+    (the store writes them as ISO with milliseconds)."""
+    return list(
+        zip(
+            [type_id] * records.num_rows,
+            records.column("object_id").to_pylist(),
+            records.column("created_at").cast(pa.int64()).to_pylist(),
+            records.column("updated_at").cast(pa.int64()).to_pylist(),
+            _ingested(records),
+            strict=True,
+        )
+    )
+
+
+def _known(values: pa.Table, names: Sequence[str]) -> pa.Table:
+    """Values of the listed properties only, nulls left out."""
+    keep = pc.and_(
+        pc.is_in(values.column("name"), value_set=pa.array(names, pa.string())),
+        pc.is_valid(values.column("value")),
+    )
+    return values.filter(keep)
+
+
+def _record_positions(records: pa.Table, object_ids: pa.ChunkedArray) -> np.ndarray:
+    """Row of each object id in `records` (sorted by object_id, every id present)."""
+    return np.searchsorted(records.column("object_id").to_numpy(), object_ids.to_numpy())
+
+
+# -- OBJECTS and OBJECTS_<PLURAL> ------------------------------------------------------------------
+
+
+def produce_objects(ctx: ExportContext, spec: TableSpec) -> Iterator[TableData]:
+    with IndexReader(ctx.destination) as reader:
+        types = object_types(ctx)
+
+        def combined() -> Iterator[Row]:
+            for info in types:
+                for batch in reader.as_of_batches(info.type_id, ctx.as_of):
+                    yield from _prefixes(info.type_id, batch.records)
+
+        yield TableData(spec.name, spec.columns, combined(), spec.primary_key)
+        for info in types:
+            names = property_names(ctx, info)
+            yield TableData(
+                f"OBJECTS_{info.table_suffix}",
+                object_columns(spec, names),
+                _wide_rows(ctx, reader, info, names),
+                spec.primary_key,
+            )
+
+
+def _wide_rows(
+    ctx: ExportContext, reader: IndexReader, info: ObjectTypeInfo, names: list[str]
+) -> Iterator[Row]:
+    """One row per record: the shared columns, then each property's value as of the day (or NULL)."""
+    name_array = pa.array(names, pa.string())
+    for batch in reader.as_of_batches(info.type_id, ctx.as_of, values=True):
+        assert batch.values is not None
+        values = _known(batch.values, names)
+        grid = np.full((batch.records.num_rows, len(names)), None, dtype=object)
+        rows = _record_positions(batch.records, values.column("object_id"))
+        cols = pc.index_in(values.column("name"), value_set=name_array).to_numpy(zero_copy_only=False)
+        grid[rows, cols.astype(np.int64)] = np.array(values.column("value").to_pylist(), dtype=object)
+        for prefix, cells in zip(_prefixes(info.type_id, batch.records), grid.tolist(), strict=True):
+            yield (*prefix, *cells)
+
+
+# -- OBJECT_WITH_OBJECT_PROPERTIES ---------------------------------------------------------------
+
+
+def produce_object_with_properties(ctx: ExportContext, spec: TableSpec) -> Iterator[TableData]:
+    def rows(reader: IndexReader) -> Iterator[Row]:
+        for info in object_types(ctx):
+            names = property_names(ctx, info)
+            for batch in reader.as_of_batches(info.type_id, ctx.as_of, values=True):
+                assert batch.values is not None
+                values = _known(batch.values, names)
+                maps: list[dict[str, str]] = [{} for _ in range(batch.records.num_rows)]
+                positions = _record_positions(batch.records, values.column("object_id"))
+                # values are sorted by (record, name), so each dict is filled in name order
+                for pos, name, value in zip(
+                    positions.tolist(),
+                    values.column("name").to_pylist(),
+                    values.column("value").to_pylist(),
+                    strict=True,
+                ):
+                    maps[pos][name] = value
+                for prefix, props in zip(_prefixes(info.type_id, batch.records), maps, strict=True):
+                    yield (*prefix, props)
+
+    with IndexReader(ctx.destination) as reader:
+        yield TableData(spec.name, spec.columns, rows(reader), spec.primary_key)
+
+
+# -- OBJECT_PROPERTIES -----------------------------------------------------------------------------
+
+
+def produce_object_properties(ctx: ExportContext, spec: TableSpec) -> Iterator[TableData]:
+    def rows(reader: IndexReader) -> Iterator[Row]:
+        for info in object_types(ctx):
+            names = property_names(ctx, info)
+            for batch in reader.as_of_batches(info.type_id, ctx.as_of, values=True):
+                assert batch.values is not None
+                values = _known(batch.values, names)
+                ingested = _ingested(batch.records)
+                positions = _record_positions(batch.records, values.column("object_id"))
+                yield from zip(
+                    [info.type_id] * values.num_rows,
+                    values.column("object_id").to_pylist(),
+                    values.column("name").to_pylist(),
+                    values.column("value").to_pylist(),
+                    values.column("timestamp").cast(pa.int64()).to_pylist(),
+                    [ingested[p] for p in positions.tolist()],
+                    strict=True,
+                )
+
+    with IndexReader(ctx.destination) as reader:
+        yield TableData(spec.name, spec.columns, rows(reader), spec.primary_key)
+
+
+# -- OBJECT_PROPERTIES_HISTORY ---------------------------------------------------------------------
+
+
+def produce_object_properties_history(ctx: ExportContext, spec: TableSpec) -> Iterator[TableData]:
+    def rows(reader: IndexReader) -> Iterator[Row]:
+        for info in object_types(ctx):
+            names = property_names(ctx, info)
+            for batch in reader.as_of_batches(info.type_id, ctx.as_of, history=True):
+                assert batch.history is not None
+                history = _known(batch.history, names)
+                ingested = _ingested(batch.records)
+                positions = _record_positions(batch.records, history.column("object_id"))
+                yield from zip(
+                    [info.type_id] * history.num_rows,
+                    history.column("object_id").to_pylist(),
+                    history.column("name").to_pylist(),
+                    history.column("value").to_pylist(),
+                    history.column("timestamp").cast(pa.int64()).to_pylist(),
+                    [ingested[p] for p in positions.tolist()],
+                    history.column("source_type").to_pylist(),
+                    history.column("source_id").to_pylist(),
+                    history.column("updated_by_user_id").to_pylist(),
+                    strict=True,
+                )
+
+    with IndexReader(ctx.destination) as reader:
+        yield TableData(spec.name, spec.columns, rows(reader), spec.primary_key)
+
+
+# -- ASSOCIATIONS and ASSOCIATIONS_<FROM>_TO_<TO> ---------------------------------------------------
+
+
+def is_primary(category: str | None, label: str | None) -> bool:
+    """HubSpot marks a primary association (e.g. a contact's primary company) with the label "Primary"."""
+    return category == "HUBSPOT_DEFINED" and (label or "").lower() == "primary"
+
+
+def pair_columns(src: ObjectTypeInfo, dst: ObjectTypeInfo, ingested: Column) -> list[Column]:
+    """<FROM_SINGULAR>_OBJECTID, <TO_SINGULAR>_OBJECTID, ...; a pair of one type prefixes FROM_/TO_."""
+    from_name, to_name = object_type_name(src), object_type_name(dst)
+    if from_name == to_name:
+        from_name, to_name = f"FROM_{from_name}", f"TO_{to_name}"
+    return [
+        Column(f"{from_name}_OBJECTID", "integer"),
+        Column(f"{to_name}_OBJECTID", "integer"),
+        Column("ASSOCIATIONTYPEID", "integer"),
+        Column("CATEGORY", "string"),
+        Column("LABEL", "string"),
+        Column("ISPRIMARY", "boolean"),
+        ingested,
+    ]
+
+
+class _LiveIds:
+    """Ids of each type that exist as of the day (sorted, 8 bytes each), computed once per type."""
+
+    def __init__(self, reader: IndexReader, ctx: ExportContext) -> None:
+        self._reader, self._ctx, self._ids = reader, ctx, dict[str, np.ndarray]()
+
+    def __call__(self, type_id: str) -> np.ndarray:
+        if type_id not in self._ids:
+            self._ids[type_id] = self._reader.as_of_ids(type_id, self._ctx.as_of)
+        return self._ids[type_id]
+
+
+def _member(values: np.ndarray, sorted_ids: np.ndarray) -> np.ndarray:
+    if len(sorted_ids) == 0:
+        return np.zeros(len(values), dtype=bool)
+    at = np.clip(np.searchsorted(sorted_ids, values), 0, len(sorted_ids) - 1)
+    return sorted_ids[at] == values
+
+
+def _pair_rows(
+    reader: IndexReader, live: _LiveIds, from_type: str, to_type: str
+) -> Iterator[tuple[pa.RecordBatch, int]]:
+    """The pair's association batches, restricted to records existing as of the day."""
+    for batch, ingested_at in reader.association_batches(from_type, to_type):
+        keep = _member(batch.column("from_id").to_numpy(), live(from_type)) & _member(
+            batch.column("to_id").to_numpy(), live(to_type)
+        )
+        yield batch.filter(pa.array(keep)), to_ms(ingested_at) or 0
+
+
+def produce_associations(ctx: ExportContext, spec: TableSpec) -> Iterator[TableData]:
+    with IndexReader(ctx.destination) as reader:
+        types = {t.type_id: t for t in object_types(ctx)}
+        pairs = [(f, t) for f, t in reader.manifest.pairs() if f in types and t in types]
+        live = _LiveIds(reader, ctx)
+        notes = [ASSOCIATIONS_NOTE.format(watermark=iso_ms(reader.manifest.watermark) or "never")]
+
+        def combined() -> Iterator[Row]:
+            for from_type, to_type in pairs:
+                for batch, ingested in _pair_rows(reader, live, from_type, to_type):
+                    n = batch.num_rows
+                    yield from zip(
+                        [from_type] * n,
+                        batch.column("from_id").to_pylist(),
+                        [to_type] * n,
+                        batch.column("to_id").to_pylist(),
+                        batch.column("type_id").to_pylist(),
+                        batch.column("category").to_pylist(),
+                        batch.column("label").to_pylist(),
+                        [ingested] * n,
+                        strict=True,
+                    )
+
+        def per_pair(from_type: str, to_type: str) -> Iterator[Row]:
+            for batch, ingested in _pair_rows(reader, live, from_type, to_type):
+                categories, labels = batch.column("category").to_pylist(), batch.column("label").to_pylist()
+                yield from zip(
+                    batch.column("from_id").to_pylist(),
+                    batch.column("to_id").to_pylist(),
+                    batch.column("type_id").to_pylist(),
+                    categories,
+                    labels,
+                    [is_primary(c, label) for c, label in zip(categories, labels, strict=True)],
+                    [ingested] * batch.num_rows,
+                    strict=True,
+                )
+
+        yield TableData(spec.name, spec.columns, combined(), spec.primary_key, notes)
+        for from_type, to_type in pairs:
+            src, dst = types[from_type], types[to_type]
+            columns = pair_columns(src, dst, spec.columns[-1])
+            yield TableData(
+                f"ASSOCIATIONS_{src.table_suffix}_TO_{dst.table_suffix}",
+                columns,
+                per_pair(from_type, to_type),
+                (columns[0].name, columns[1].name, columns[2].name),
+                notes,
+            )
+
+
+# -- checks ------------------------------------------------------------------------------------------
+
+
+def check_per_type_counts(ctx: ExportContext, written: list[WrittenTable]) -> CheckOutcome:
+    """The per-type tables (OBJECTS_<PLURAL>) hold exactly as many rows as the combined OBJECTS."""
+    combined, per_type = written[0].result, {w.result.table: w.result.rows for w in written[1:]}
+    return CheckOutcome(
+        "per_type_counts_add_up",
+        combined.rows == sum(per_type.values()),
+        "the OBJECTS_<PLURAL> row counts add up to the OBJECTS row count",
+        {"objects": combined.rows, "per_type": per_type},
+    )
+
+
+def check_values_match_history(ctx: ExportContext, written: list[WrittenTable]) -> CheckOutcome:
+    """OBJECT_PROPERTIES, read back from the store, equals the latest history entry at or before the day.
+
+    The expected rows are recomputed from the index by grouping (not by the producer's sorted scan)
+    and compared with the written CSV as per-type multisets (row counts and sums of 64-bit row hashes),
+    so a dropped, duplicated, mangled or stale value fails the check.
+    """
+    table = written[0].result.table
+    expected: dict[str, tuple[int, int]] = {}
+    with IndexReader(ctx.destination) as reader:
+        for info in object_types(ctx):
+            names = property_names(ctx, info)
+            for batch in reader.as_of_batches(info.type_id, ctx.as_of, history=True):
+                assert batch.history is not None
+                _add_hashes(expected, info.type_id, _latest_by_grouping(_known(batch.history, names)))
+    actual: dict[str, tuple[int, int]] = {}
+    for part in _read_parts(ctx, table):
+        for type_id in pc.unique(part.column("OBJECTTYPEID")).to_pylist():
+            rows = part.filter(pc.equal(part.column("OBJECTTYPEID"), type_id))
+            _add_hashes(
+                actual,
+                type_id,
+                pa.table(
+                    {
+                        "object_id": rows.column("OBJECTID").cast(pa.int64()),
+                        "name": rows.column("NAME"),
+                        "value": rows.column("VALUE"),
+                        "timestamp": rows.column("UPDATEDAT").cast(TIMESTAMP),
+                    }
+                ),
+            )
+    differing = sorted(
+        t for t in set(expected) | set(actual) if expected.get(t, (0, 0)) != actual.get(t, (0, 0))
+    )
+    return CheckOutcome(
+        "values_match_history",
+        not differing,
+        "every OBJECT_PROPERTIES value (and its UPDATEDAT) is the latest history entry at or before the day",
+        {
+            "rows_expected": sum(n for n, _ in expected.values()),
+            "rows_written": sum(n for n, _ in actual.values()),
+            "types_differing": differing,
+        },
+    )
+
+
+def _latest_by_grouping(history: pa.Table) -> pa.Table:
+    """Per (record, property) the history row with the greatest (timestamp, stored position)."""
+    numbered = history.append_column("_pos", pa.array(np.arange(history.num_rows, dtype=np.int64)))
+    latest = numbered.group_by(["object_id", "name"]).aggregate([("_pos", "max")]).column("_pos_max")
+    return history.take(latest).select(["object_id", "name", "value", "timestamp"])
+
+
+def _add_hashes(into: dict[str, tuple[int, int]], type_id: str, rows: pa.Table) -> None:
+    frame = pd.DataFrame(
+        {
+            "object_id": rows.column("object_id").to_numpy(),
+            "name": rows.column("name").to_pylist(),
+            "value": rows.column("value").to_pylist(),
+            "timestamp": rows.column("timestamp").cast(pa.int64()).to_numpy(zero_copy_only=False),
+        }
+    )
+    digest = int(pd.util.hash_pandas_object(frame, index=False).to_numpy().sum(dtype=np.uint64))
+    count, total = into.get(type_id, (0, 0))
+    into[type_id] = (count + len(frame), (total + digest) % (1 << 64))
+
+
+def _read_parts(ctx: ExportContext, table: str) -> Iterator[pa.Table]:
+    """A written table part by part (every column a string, NULL as None), so memory holds one part."""
+    manifest = read_manifest(ctx.destination, ctx.day.isoformat(), table)
+    if manifest is None:
+        return
+    names = [c["name"] for c in manifest["columns"]]
+    convert = pa_csv.ConvertOptions(
+        column_types=dict.fromkeys(names, pa.string()),
+        null_values=[""],
+        strings_can_be_null=True,
+        quoted_strings_can_be_null=False,
+    )
+    parse = pa_csv.ParseOptions(newlines_in_values=True)
+    for part in manifest["parts"]:
+        with ctx.destination.open_read(part["key"]) as raw:
+            stream = pa.input_stream(pa.py_buffer(raw.read()), compression="gzip")
+            yield pa_csv.read_csv(stream, parse_options=parse, convert_options=convert)
