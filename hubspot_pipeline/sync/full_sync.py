@@ -144,7 +144,7 @@ class SyncOutcome:
     api_calls_floor: int = 0
 
 
-class _Watermark:
+class Watermark:
     """Server time at which the sync's reads began: the earliest `startedAt` of its batch answers.
 
     HubSpot's clock, not ours, decides which changes a read saw; the wall clock is the fallback for
@@ -202,7 +202,7 @@ def full_sync(
     gen = generation_id(len(manifest.generations) + 1, run_id)
     ingested_at = iso_ms(datetime.now(UTC)) or ""
     calls_before = client.total_calls()
-    watermark = _Watermark()
+    watermark = Watermark()
     stats = SyncStats()
     segments: list[RecordSegment] = []
     associations: list[AssociationSegment] = []
@@ -234,7 +234,7 @@ def full_sync(
             )
         for from_type, to_type in plan.pairs:
             ids = live_ids[from_type]
-            segment, extra = _sync_associations(
+            segment, extra = sync_associations(
                 client, destination, gen, from_type, to_type, ids, tmp, watermark
             )
             associations.append(segment)
@@ -279,7 +279,7 @@ def _sync_records(
     archived: bool,
     properties: list[str],
     tmp: str,
-    watermark: _Watermark,
+    watermark: Watermark,
 ) -> _PartDone:
     listing = client.paginate(
         f"/crm/v3/objects/{type_id}",
@@ -385,7 +385,7 @@ def _int(value: Any) -> int | None:
         return None
 
 
-def _sync_associations(
+def sync_associations(
     client: HubSpotClient,
     destination: Destination,
     gen: str,
@@ -393,7 +393,7 @@ def _sync_associations(
     to_type: str,
     from_ids: array,
     tmp: str,
-    watermark: _Watermark,
+    watermark: Watermark,
 ) -> tuple[AssociationSegment, int]:
     """Every association of one ordered pair; returns the segment and the continuation inputs sent."""
     path = f"/crm/v4/associations/{from_type}/{to_type}/batch/read"

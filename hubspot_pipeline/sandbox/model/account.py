@@ -14,7 +14,14 @@ from .events import EventCatalog
 from .generate import Generator, Sources, history_dict
 from .lists import ListState, build_lists
 from .owners import Directory, build_pipelines, pipeline_dict
-from .properties import PropertyRegistry, PropSpec, build_registry, property_dict, standard_catalog, standard_target
+from .properties import (
+    PropertyRegistry,
+    PropSpec,
+    build_registry,
+    property_dict,
+    standard_catalog,
+    standard_target,
+)
 from .records import TypeTable
 from .rng import stable_hash
 from .search import Searcher
@@ -26,7 +33,14 @@ LIST_DEFAULTS: dict[str, tuple[str, ...]] = {
     "0-1": ("firstname", "lastname", "email"),
     "0-2": ("name", "domain"),
     "0-3": ("dealname", "amount", "closedate", "pipeline", "dealstage"),
-    "0-5": ("content", "hs_pipeline", "hs_pipeline_stage", "hs_ticket_category", "hs_ticket_priority", "subject"),
+    "0-5": (
+        "content",
+        "hs_pipeline",
+        "hs_pipeline_stage",
+        "hs_ticket_category",
+        "hs_ticket_priority",
+        "subject",
+    ),
 }
 SEARCH_DEFAULTS: dict[str, tuple[str, ...]] = {
     "0-1": ("createdate", "email", "firstname", "hs_object_id", "lastmodifieddate", "lastname"),
@@ -330,16 +344,19 @@ class Account:
         names = self.default_properties(table.type_id) if properties is None else properties
         gen = self.generator
         ctx = gen.ctx(table, idx)
+        history: dict[str, list[dict]] = {}
+        entries: dict[str, list] = {}  # generated once when a name is both a value and a history
+        for name in with_history:
+            spec = live.get(name)
+            if spec is not None and name not in history:
+                entries[name] = gen.history(ctx, spec)
+                history[name] = [history_dict(e) for e in entries[name]]
         values: dict[str, str | None] = {}
         for name in names:
             spec = live.get(name)
             if spec is not None and name not in values:
-                values[name] = gen.value(ctx, spec)
-        history: dict[str, list[dict]] = {}
-        for name in with_history:
-            spec = live.get(name)
-            if spec is not None and name not in history:
-                history[name] = [history_dict(e) for e in gen.history(ctx, spec)]
+                known = entries.get(name)
+                values[name] = gen.value(ctx, spec) if known is None else (known[0][0] if known else None)
         archived_ms = int(table.archived[idx])
         return RecordView(
             id=ctx.id,
@@ -362,10 +379,12 @@ class Account:
             return None if idx is None or table.archived[idx] else int(table.ids[idx])
         return self.searcher.find_unique(table, name, value)
 
-    def all_records(self, type_id: str, *, include_archived: bool = True) -> Iterator[RecordView]:
-        """Ground truth for tests: every record with every live property and its history."""
+    def all_records(
+        self, type_id: str, *, include_archived: bool = True, properties: Iterable[str] | None = None
+    ) -> Iterator[RecordView]:
+        """Ground truth for tests: every record with every live property (or `properties`) and its history."""
         table = self._table(type_id)
-        names = list(table.registry.live)
+        names = list(table.registry.live) if properties is None else list(properties)
         for idx in range(len(table)):
             if include_archived or not table.archived[idx]:
                 yield self._view(table, idx, names, names)
@@ -495,7 +514,9 @@ class Account:
         return [
             self.event_catalog.occurrence(table.type_id, ctx.id, ctx.seed, ts, kind, serial)
             for ts, kind, serial in self.generator.record_events(ctx)
-            if (event_type is None or kind == event_type) and (lo is None or ts >= lo) and (hi is None or ts < hi)
+            if (event_type is None or kind == event_type)
+            and (lo is None or ts >= lo)
+            and (hi is None or ts < hi)
         ]
 
     def account_details(self) -> dict:

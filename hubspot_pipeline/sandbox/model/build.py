@@ -5,7 +5,14 @@ from __future__ import annotations
 import numpy as np
 
 from .associations import (
-    PRIMARY, STANDARD_LABELS, STANDARD_PAIRS, UNLABELED, EdgeTable, LabelAllocator, PairDef, build_pair,
+    PRIMARY,
+    STANDARD_LABELS,
+    STANDARD_PAIRS,
+    UNLABELED,
+    EdgeTable,
+    LabelAllocator,
+    PairDef,
+    build_pair,
 )  # fmt: skip
 from .catalog import CustomTypeSpec, Prop
 from .properties import PropertyRegistry, build_registry, custom_target

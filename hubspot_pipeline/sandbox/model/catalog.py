@@ -34,12 +34,21 @@ LIFECYCLE = _opts(
     "subscriber", "lead", "marketingqualifiedlead", "salesqualifiedlead", "opportunity", "customer",
     "evangelist", "other",
 )  # fmt: skip
-LEAD_STATUS = _opts("NEW", "OPEN", "IN_PROGRESS", "OPEN_DEAL", "UNQUALIFIED", "ATTEMPTED_TO_CONTACT", "CONNECTED")
+LEAD_STATUS = _opts(
+    "NEW", "OPEN", "IN_PROGRESS", "OPEN_DEAL", "UNQUALIFIED", "ATTEMPTED_TO_CONTACT", "CONNECTED"
+)
 ANALYTICS_SOURCE = _opts(
     "ORGANIC_SEARCH", "PAID_SEARCH", "EMAIL_MARKETING", "SOCIAL_MEDIA", "REFERRALS", "OTHER_CAMPAIGNS",
     "DIRECT_TRAFFIC", "OFFLINE", "PAID_SOCIAL",
 )  # fmt: skip
-INDUSTRY = _opts("COMPUTER_SOFTWARE", "RETAIL", "FINANCIAL_SERVICES", "HOSPITAL_HEALTH_CARE", "MARKETING_AND_ADVERTISING", "EDUCATION_MANAGEMENT")
+INDUSTRY = _opts(
+    "COMPUTER_SOFTWARE",
+    "RETAIL",
+    "FINANCIAL_SERVICES",
+    "HOSPITAL_HEALTH_CARE",
+    "MARKETING_AND_ADVERTISING",
+    "EDUCATION_MANAGEMENT",
+)
 LANGUAGES = _opts("en", "de", "fr", "es", "ja", "pt-br")
 TIMEZONES = _opts("america_slash_new_york", "europe_slash_dublin", "europe_slash_berlin", "asia_slash_tokyo")
 
@@ -83,26 +92,106 @@ CONTACTS: tuple[Prop, ...] = (
     Prop("linkedinbio", "LinkedIn Bio", "longtext", 0.03, "socialmediainformation"),
     Prop("lifecyclestage", "Lifecycle Stage", "enum", 0.9, "contactinformation", LIFECYCLE),
     Prop("hs_lead_status", "Lead Status", "enum", 0.4, "sales_properties", LEAD_STATUS),
-    Prop("hs_persona", "Persona", "enum", 0.1, "contactinformation", _opts("persona_1", "persona_2", "persona_3")),
+    Prop(
+        "hs_persona",
+        "Persona",
+        "enum",
+        0.1,
+        "contactinformation",
+        _opts("persona_1", "persona_2", "persona_3"),
+    ),
     Prop("hs_language", "Preferred language", "enum", 0.2, "contactinformation", LANGUAGES),
     Prop("hs_timezone", "Time Zone", "enum", 0.3, "contactinformation", TIMEZONES),
     Prop("hs_email_optout", "Unsubscribed from all email", "bool", 0.3, "emailinformation"),
-    Prop("hs_marketable_until_renewal", "Marketing contact until next update", "bool", 0.4, "contactinformation"),
-    Prop("numemployees", "Number of Employees", "enum", 0.1, "contactinformation", _opts("1-5", "5-25", "25-50", "50-100", "100-500", "1000+")),
+    Prop(
+        "hs_marketable_until_renewal",
+        "Marketing contact until next update",
+        "bool",
+        0.4,
+        "contactinformation",
+    ),
+    Prop(
+        "numemployees",
+        "Number of Employees",
+        "enum",
+        0.1,
+        "contactinformation",
+        _opts("1-5", "5-25", "25-50", "50-100", "100-500", "1000+"),
+    ),
     Prop("annualrevenue", "Annual Revenue", "text", 0.05, "contactinformation"),
     Prop("hs_analytics_source", "Original Source", "enum", 0.8, "analyticsinformation", ANALYTICS_SOURCE),
     Prop("hs_analytics_first_visit_timestamp", "Time First Seen", "datetime", 0.5, "analyticsinformation"),
-    Prop("hs_analytics_num_page_views", "Number of Pageviews", "count", 0.6, "analyticsinformation", calculated=True),
-    Prop("hs_analytics_num_visits", "Number of Sessions", "count", 0.6, "analyticsinformation", calculated=True),
-    Prop("hs_analytics_last_visit_timestamp", "Time Last Seen", "activity:e_visited_page", 1.0, "analyticsinformation"),
-    Prop("hs_email_last_open_date", "Last marketing email open date", "activity:e_opened_email", 1.0, "emailinformation"),
-    Prop("hs_email_last_click_date", "Last marketing email click date", "activity:e_clicked_link_in_email", 1.0, "emailinformation"),
-    Prop("hs_email_last_send_date", "Last marketing email send date", "activity:e_delivered_email", 1.0, "emailinformation"),
-    Prop("recent_conversion_date", "Recent Conversion Date", "activity:e_submitted_form", 1.0, "conversioninformation"),
+    Prop(
+        "hs_analytics_num_page_views",
+        "Number of Pageviews",
+        "count",
+        0.6,
+        "analyticsinformation",
+        calculated=True,
+    ),
+    Prop(
+        "hs_analytics_num_visits", "Number of Sessions", "count", 0.6, "analyticsinformation", calculated=True
+    ),
+    Prop(
+        "hs_analytics_last_visit_timestamp",
+        "Time Last Seen",
+        "activity:e_visited_page",
+        1.0,
+        "analyticsinformation",
+    ),
+    Prop(
+        "hs_email_last_open_date",
+        "Last marketing email open date",
+        "activity:e_opened_email",
+        1.0,
+        "emailinformation",
+    ),
+    Prop(
+        "hs_email_last_click_date",
+        "Last marketing email click date",
+        "activity:e_clicked_link_in_email",
+        1.0,
+        "emailinformation",
+    ),
+    Prop(
+        "hs_email_last_send_date",
+        "Last marketing email send date",
+        "activity:e_delivered_email",
+        1.0,
+        "emailinformation",
+    ),
+    Prop(
+        "recent_conversion_date",
+        "Recent Conversion Date",
+        "activity:e_submitted_form",
+        1.0,
+        "conversioninformation",
+    ),
     *_activity("sales_properties"),
-    Prop("num_associated_deals", "Number of Associated Deals", "count", 0.3, "deal_information", calculated=True),
-    Prop("hs_lifecyclestage_lead_date", "Became a Lead Date", "datetime", 0.4, "contactinformation", calculated=True),
-    Prop("hs_lifecyclestage_customer_date", "Became a Customer Date", "datetime", 0.15, "contactinformation", calculated=True),
+    Prop(
+        "num_associated_deals",
+        "Number of Associated Deals",
+        "count",
+        0.3,
+        "deal_information",
+        calculated=True,
+    ),
+    Prop(
+        "hs_lifecyclestage_lead_date",
+        "Became a Lead Date",
+        "datetime",
+        0.4,
+        "contactinformation",
+        calculated=True,
+    ),
+    Prop(
+        "hs_lifecyclestage_customer_date",
+        "Became a Customer Date",
+        "datetime",
+        0.15,
+        "contactinformation",
+        calculated=True,
+    ),
     Prop("hs_time_in_lead", "Time in Lead", "int", 0.3, "contactinformation", calculated=True),
     Prop("hs_email_domain", "Email Domain", "domain", 0.9, "contactinformation", calculated=True),
     Prop("hs_merged_object_ids", "Merged Contact IDs", "merged_ids", 0.0, "contactinformation"),
@@ -123,7 +212,14 @@ COMPANIES: tuple[Prop, ...] = (
     Prop("numberofemployees", "Number of Employees", "int", 0.5, "companyinformation"),
     Prop("annualrevenue", "Annual Revenue", "money", 0.3, "companyinformation"),
     Prop("description", "Description", "longtext", 0.35, "companyinformation"),
-    Prop("type", "Type", "enum", 0.4, "companyinformation", _opts("PROSPECT", "PARTNER", "RESELLER", "VENDOR", "OTHER")),
+    Prop(
+        "type",
+        "Type",
+        "enum",
+        0.4,
+        "companyinformation",
+        _opts("PROSPECT", "PARTNER", "RESELLER", "VENDOR", "OTHER"),
+    ),
     Prop("lifecyclestage", "Lifecycle Stage", "enum", 0.8, "companyinformation", LIFECYCLE),
     Prop("founded_year", "Year Founded", "text", 0.2, "companyinformation"),
     Prop("timezone", "Time Zone", "enum", 0.2, "companyinformation", TIMEZONES),
@@ -131,11 +227,34 @@ COMPANIES: tuple[Prop, ...] = (
     Prop("twitterhandle", "Twitter Handle", "text", 0.1, "socialmediainformation"),
     Prop("is_public", "Is Public", "bool", 0.2, "companyinformation"),
     Prop("total_money_raised", "Total Money Raised", "money", 0.05, "companyinformation"),
-    Prop("hs_analytics_source", "Original Source Type", "enum", 0.6, "analyticsinformation", ANALYTICS_SOURCE),
+    Prop(
+        "hs_analytics_source", "Original Source Type", "enum", 0.6, "analyticsinformation", ANALYTICS_SOURCE
+    ),
     *_activity("companyinformation"),
-    Prop("num_associated_contacts", "Number of Associated Contacts", "count", 0.8, "companyinformation", calculated=True),
-    Prop("num_associated_deals", "Number of Associated Deals", "count", 0.5, "companyinformation", calculated=True),
-    Prop("hs_num_child_companies", "Number of child companies", "count", 0.05, "companyinformation", calculated=True),
+    Prop(
+        "num_associated_contacts",
+        "Number of Associated Contacts",
+        "count",
+        0.8,
+        "companyinformation",
+        calculated=True,
+    ),
+    Prop(
+        "num_associated_deals",
+        "Number of Associated Deals",
+        "count",
+        0.5,
+        "companyinformation",
+        calculated=True,
+    ),
+    Prop(
+        "hs_num_child_companies",
+        "Number of child companies",
+        "count",
+        0.05,
+        "companyinformation",
+        calculated=True,
+    ),
     Prop("total_revenue", "Total Revenue", "money", 0.3, "companyinformation", calculated=True),
     Prop("hs_merged_object_ids", "Merged Company IDs", "merged_ids", 0.0, "companyinformation"),
 )
@@ -154,12 +273,23 @@ DEALS: tuple[Prop, ...] = (
     Prop("hs_acv", "Annual contract value", "money", 0.2, "dealinformation"),
     Prop("hs_mrr", "Monthly recurring revenue", "money", 0.2, "dealinformation"),
     Prop("deal_currency_code", "Currency", "enum", 0.6, "dealinformation", _opts("USD", "EUR", "GBP", "JPY")),
-    Prop("hs_analytics_source", "Original Source Type", "enum", 0.4, "analyticsinformation", ANALYTICS_SOURCE),
-    Prop("hs_deal_stage_probability", "Deal probability", "percent", 0.95, "dealinformation", calculated=True),
+    Prop(
+        "hs_analytics_source", "Original Source Type", "enum", 0.4, "analyticsinformation", ANALYTICS_SOURCE
+    ),
+    Prop(
+        "hs_deal_stage_probability", "Deal probability", "percent", 0.95, "dealinformation", calculated=True
+    ),
     Prop("hs_is_closed", "Is Deal Closed?", "bool", 0.95, "dealinformation", calculated=True),
     Prop("hs_is_closed_won", "Is Closed Won", "bool", 0.95, "dealinformation", calculated=True),
     Prop("days_to_close", "Days to close", "int", 0.4, "dealinformation", calculated=True),
-    Prop("amount_in_home_currency", "Amount in company currency", "money", 0.8, "dealinformation", calculated=True),
+    Prop(
+        "amount_in_home_currency",
+        "Amount in company currency",
+        "money",
+        0.8,
+        "dealinformation",
+        calculated=True,
+    ),
     Prop("hs_forecast_amount", "Forecast amount", "money", 0.7, "dealinformation", calculated=True),
     Prop("num_associated_contacts", "Number of Contacts", "count", 0.9, "dealinformation", calculated=True),
     Prop("hs_merged_object_ids", "Merged Deal IDs", "merged_ids", 0.0, "dealinformation"),
@@ -171,14 +301,42 @@ TICKETS: tuple[Prop, ...] = (
     Prop("content", "Ticket description", "longtext", 0.8, "ticketinformation"),
     Prop("hs_pipeline", "Pipeline", "pipeline", 1.0, "ticketinformation"),
     Prop("hs_pipeline_stage", "Ticket status", "stage", 1.0, "ticketinformation"),
-    Prop("hs_ticket_category", "Category", "enum", 0.5, "ticketinformation", _opts("PRODUCT_ISSUE", "BILLING_ISSUE", "FEATURE_REQUEST", "GENERAL_INQUIRY")),
-    Prop("hs_ticket_priority", "Priority", "enum", 0.7, "ticketinformation", _opts("LOW", "MEDIUM", "HIGH", "URGENT")),
+    Prop(
+        "hs_ticket_category",
+        "Category",
+        "enum",
+        0.5,
+        "ticketinformation",
+        _opts("PRODUCT_ISSUE", "BILLING_ISSUE", "FEATURE_REQUEST", "GENERAL_INQUIRY"),
+    ),
+    Prop(
+        "hs_ticket_priority",
+        "Priority",
+        "enum",
+        0.7,
+        "ticketinformation",
+        _opts("LOW", "MEDIUM", "HIGH", "URGENT"),
+    ),
     Prop("source_type", "Source", "enum", 0.8, "ticketinformation", _opts("EMAIL", "CHAT", "PHONE", "FORM")),
     Prop("hs_ticket_id", "Ticket ID", "object_id", 1.0, "ticketinformation"),
     Prop("closed_date", "Close date", "datetime", 0.4, "ticketinformation"),
-    Prop("hs_resolution", "Resolution", "enum", 0.3, "ticketinformation", _opts("ISSUE_FIXED", "TRAINING_PROVIDED", "DUPLICATE", "WONT_FIX")),
+    Prop(
+        "hs_resolution",
+        "Resolution",
+        "enum",
+        0.3,
+        "ticketinformation",
+        _opts("ISSUE_FIXED", "TRAINING_PROVIDED", "DUPLICATE", "WONT_FIX"),
+    ),
     Prop("time_to_close", "Time to close", "int", 0.4, "ticketinformation", calculated=True),
-    Prop("hs_num_times_contacted", "Number of times contacted", "count", 0.5, "ticketinformation", calculated=True),
+    Prop(
+        "hs_num_times_contacted",
+        "Number of times contacted",
+        "count",
+        0.5,
+        "ticketinformation",
+        calculated=True,
+    ),
     Prop("hs_merged_object_ids", "Merged Ticket IDs", "merged_ids", 0.0, "ticketinformation"),
 )
 
@@ -189,8 +347,22 @@ PRODUCTS: tuple[Prop, ...] = (
     Prop("price", "Unit price", "money", 0.95, "productinformation"),
     Prop("hs_sku", "SKU", "sku", 0.8, "productinformation", unique=True),
     Prop("hs_cost_of_goods_sold", "Unit cost", "money", 0.4, "productinformation"),
-    Prop("hs_recurring_billing_period", "Term", "enum", 0.3, "productinformation", _opts("P1M", "P3M", "P12M", "P24M")),
-    Prop("hs_product_type", "Product type", "enum", 0.7, "productinformation", _opts("inventory", "non_inventory", "service")),
+    Prop(
+        "hs_recurring_billing_period",
+        "Term",
+        "enum",
+        0.3,
+        "productinformation",
+        _opts("P1M", "P3M", "P12M", "P24M"),
+    ),
+    Prop(
+        "hs_product_type",
+        "Product type",
+        "enum",
+        0.7,
+        "productinformation",
+        _opts("inventory", "non_inventory", "service"),
+    ),
 )
 
 LINE_ITEMS: tuple[Prop, ...] = (
@@ -207,13 +379,24 @@ LINE_ITEMS: tuple[Prop, ...] = (
 
 
 def _engagement(*props: Prop) -> tuple[Prop, ...]:
-    return (*_system("hs_lastmodifieddate"), Prop("hs_timestamp", "Activity date", "datetime", 1.0, "engagement"), *props)
+    return (
+        *_system("hs_lastmodifieddate"),
+        Prop("hs_timestamp", "Activity date", "datetime", 1.0, "engagement"),
+        *props,
+    )
 
 
 TASKS = _engagement(
     Prop("hs_task_subject", "Task Title", "title", 1.0, "task"),
     Prop("hs_task_body", "Notes", "longtext", 0.5, "task"),
-    Prop("hs_task_status", "Task Status", "enum", 1.0, "task", _opts("NOT_STARTED", "IN_PROGRESS", "WAITING", "COMPLETED", "DEFERRED")),
+    Prop(
+        "hs_task_status",
+        "Task Status",
+        "enum",
+        1.0,
+        "task",
+        _opts("NOT_STARTED", "IN_PROGRESS", "WAITING", "COMPLETED", "DEFERRED"),
+    ),
     Prop("hs_task_priority", "Priority", "enum", 0.8, "task", _opts("LOW", "MEDIUM", "HIGH")),
     Prop("hs_task_type", "Task Type", "enum", 0.9, "task", _opts("CALL", "EMAIL", "TODO")),
 )
@@ -227,22 +410,50 @@ MEETINGS = _engagement(
     Prop("hs_meeting_start_time", "Start Time", "datetime", 1.0, "meeting"),
     Prop("hs_meeting_end_time", "End Time", "datetime", 1.0, "meeting"),
     Prop("hs_meeting_location", "Location", "city", 0.4, "meeting"),
-    Prop("hs_meeting_outcome", "Meeting outcome", "enum", 0.7, "meeting", _opts("SCHEDULED", "COMPLETED", "RESCHEDULED", "NO_SHOW", "CANCELED")),
+    Prop(
+        "hs_meeting_outcome",
+        "Meeting outcome",
+        "enum",
+        0.7,
+        "meeting",
+        _opts("SCHEDULED", "COMPLETED", "RESCHEDULED", "NO_SHOW", "CANCELED"),
+    ),
 )
 CALLS = _engagement(
     Prop("hs_call_title", "Call Title", "title", 0.9, "call"),
     Prop("hs_call_body", "Call notes", "longtext", 0.6, "call"),
     Prop("hs_call_duration", "Call duration (ms)", "int", 0.9, "call"),
     Prop("hs_call_direction", "Call direction", "enum", 1.0, "call", _opts("INBOUND", "OUTBOUND")),
-    Prop("hs_call_status", "Call status", "enum", 1.0, "call", _opts("COMPLETED", "BUSY", "NO_ANSWER", "FAILED", "CANCELED")),
+    Prop(
+        "hs_call_status",
+        "Call status",
+        "enum",
+        1.0,
+        "call",
+        _opts("COMPLETED", "BUSY", "NO_ANSWER", "FAILED", "CANCELED"),
+    ),
     Prop("hs_call_to_number", "To Number", "phone", 0.8, "call"),
     Prop("hs_call_from_number", "From Number", "phone", 0.8, "call"),
 )
 EMAILS = _engagement(
     Prop("hs_email_subject", "Email subject", "title", 1.0, "email"),
     Prop("hs_email_text", "Email body", "longtext", 0.9, "email"),
-    Prop("hs_email_direction", "Email direction", "enum", 1.0, "email", _opts("EMAIL", "INCOMING_EMAIL", "FORWARDED_EMAIL")),
-    Prop("hs_email_status", "Email send status", "enum", 0.9, "email", _opts("SENT", "BOUNCED", "FAILED", "SCHEDULED")),
+    Prop(
+        "hs_email_direction",
+        "Email direction",
+        "enum",
+        1.0,
+        "email",
+        _opts("EMAIL", "INCOMING_EMAIL", "FORWARDED_EMAIL"),
+    ),
+    Prop(
+        "hs_email_status",
+        "Email send status",
+        "enum",
+        0.9,
+        "email",
+        _opts("SENT", "BOUNCED", "FAILED", "SCHEDULED"),
+    ),
     Prop("hs_email_sender_email", "From email", "email", 0.9, "email"),
     Prop("hs_email_to_email", "To email", "email", 0.9, "email"),
 )
@@ -276,25 +487,67 @@ class CustomTypeSpec:
 
 CUSTOM_TYPES: tuple[CustomTypeSpec, ...] = (
     CustomTypeSpec(
-        "vehicles", "vehicle", "Vehicle", "Vehicles", "vehicle_name",
+        "vehicles",
+        "vehicle",
+        "Vehicle",
+        "Vehicles",
+        "vehicle_name",
         (
             Prop("vehicle_name", "Vehicle name", "title", 1.0, "vehicle_information", hubspot_defined=False),
             Prop("vin", "VIN", "sku", 0.95, "vehicle_information", hubspot_defined=False, unique=True),
-            Prop("make", "Make", "enum", 0.9, "vehicle_information", _opts("toyota", "ford", "vw", "tesla", "skoda"), hubspot_defined=False),
+            Prop(
+                "make",
+                "Make",
+                "enum",
+                0.9,
+                "vehicle_information",
+                _opts("toyota", "ford", "vw", "tesla", "skoda"),
+                hubspot_defined=False,
+            ),
             Prop("model", "Model", "text", 0.8, "vehicle_information", hubspot_defined=False),
             Prop("year", "Year", "int", 0.9, "vehicle_information", hubspot_defined=False),
             Prop("purchase_date", "Purchase date", "date", 0.6, "vehicle_information", hubspot_defined=False),
             Prop("mileage", "Mileage", "int", 0.5, "vehicle_information", hubspot_defined=False),
-            Prop("features", "Features", "multi", 0.4, "vehicle_information", _opts("sunroof", "tow_hitch", "heated_seats", "awd"), hubspot_defined=False),
+            Prop(
+                "features",
+                "Features",
+                "multi",
+                0.4,
+                "vehicle_information",
+                _opts("sunroof", "tow_hitch", "heated_seats", "awd"),
+                hubspot_defined=False,
+            ),
         ),
         ("0-1", "0-2"),
     ),
     CustomTypeSpec(
-        "shipments", "shipment", "Shipment", "Shipments", "shipment_name",
+        "shipments",
+        "shipment",
+        "Shipment",
+        "Shipments",
+        "shipment_name",
         (
-            Prop("shipment_name", "Shipment name", "title", 1.0, "shipment_information", hubspot_defined=False),
-            Prop("tracking_number", "Tracking number", "sku", 0.9, "shipment_information", hubspot_defined=False, unique=True),
-            Prop("carrier", "Carrier", "enum", 0.9, "shipment_information", _opts("ups", "fedex", "dhl", "an_post"), hubspot_defined=False),
+            Prop(
+                "shipment_name", "Shipment name", "title", 1.0, "shipment_information", hubspot_defined=False
+            ),
+            Prop(
+                "tracking_number",
+                "Tracking number",
+                "sku",
+                0.9,
+                "shipment_information",
+                hubspot_defined=False,
+                unique=True,
+            ),
+            Prop(
+                "carrier",
+                "Carrier",
+                "enum",
+                0.9,
+                "shipment_information",
+                _opts("ups", "fedex", "dhl", "an_post"),
+                hubspot_defined=False,
+            ),
             Prop("weight_kg", "Weight (kg)", "money", 0.7, "shipment_information", hubspot_defined=False),
             Prop("shipped_at", "Shipped at", "datetime", 0.8, "shipment_information", hubspot_defined=False),
             Prop("delivered", "Delivered", "bool", 0.8, "shipment_information", hubspot_defined=False),

@@ -81,7 +81,9 @@ class Day:
     def _when(self, k: int) -> np.ndarray:
         return self.start + self.rng.integers(0, DAY_MS, size=k)
 
-    def _add(self, ts: int, kind: str, type_id: str = "", idx: int = -1, other: int = -1, extra: str = "") -> None:
+    def _add(
+        self, ts: int, kind: str, type_id: str = "", idx: int = -1, other: int = -1, extra: str = ""
+    ) -> None:
         self.ops.append(Op(int(ts), len(self.ops), kind, type_id, int(idx), int(other), extra))
 
     def plan(self) -> None:
@@ -162,7 +164,9 @@ class Day:
             bits = UNLABELED | (PRIMARY if primary else 0)
             self._log_edge(edges, table.type_id, idx, target, bits)
 
-    def _log_edge(self, edges: EdgeTable, from_type: str, from_idx: int, to_idx: int, bits: int | None) -> None:
+    def _log_edge(
+        self, edges: EdgeTable, from_type: str, from_idx: int, to_idx: int, bits: int | None
+    ) -> None:
         a, b = (from_idx, to_idx) if edges.pair.a == from_type else (to_idx, from_idx)
         self.edge_logs.setdefault((edges.pair.a, edges.pair.b), []).append((a, b, bits))
 
@@ -193,7 +197,9 @@ class Day:
                 b = int(b_live[self.rng.integers(len(b_live))])
                 if pair.same_type and a == b:
                     continue
-                label = int(labels[self.rng.integers(len(labels))]) if labels and self.rng.random() < 0.3 else 0
+                label = (
+                    int(labels[self.rng.integers(len(labels))]) if labels and self.rng.random() < 0.3 else 0
+                )
                 self._add(ts, "assoc", key, a, b, extra=str(UNLABELED | label))
             for row, ts in zip(self.rng.choice(len(edges), size=n_rem, replace=False) if n_rem else (),
                                self._when(n_rem), strict=True):  # fmt: skip
@@ -207,7 +213,9 @@ class Day:
             n_add = self._count(max(len(lst.members), 1), 0.01, 1) if len(pool) else 0
             n_rem = self._count(len(lst.members), 0.005, 1)
             for ts in self._when(n_add):
-                self._add(ts, "list_add", lst.object_type_id, int(pool[self.rng.integers(len(pool))]), lst.list_id)
+                self._add(
+                    ts, "list_add", lst.object_type_id, int(pool[self.rng.integers(len(pool))]), lst.list_id
+                )
             for row, ts in zip(self.rng.choice(len(lst.members), size=n_rem, replace=False) if n_rem else (),
                                self._when(n_rem), strict=True):  # fmt: skip
                 self._add(ts, "list_remove", lst.object_type_id, int(lst.members[row]), lst.list_id)
@@ -315,7 +323,9 @@ class Day:
         spec = table.registry.live["hs_merged_object_ids"]
         current = gen.value(gen.ctx(table, survivor), spec)
         victim_id = str(int(table.ids[victim]))
-        self._entry(table, survivor, spec.name, f"{current};{victim_id}" if current else victim_id, op.ts, source)
+        self._entry(
+            table, survivor, spec.name, f"{current};{victim_id}" if current else victim_id, op.ts, source
+        )
         self._touch(table, survivor, op.ts, source)
         self._touch(table, victim, op.ts, source)
         table.archived[victim] = op.ts
@@ -340,7 +350,9 @@ class Day:
 
     def _do_assoc(self, op: Op) -> None:
         a_type, b_type = op.type_id.split("|")
-        self.edge_logs.setdefault((a_type, b_type), []).append((op.idx, op.other, int(op.extra) if op.extra else None))
+        self.edge_logs.setdefault((a_type, b_type), []).append(
+            (op.idx, op.other, int(op.extra) if op.extra else None)
+        )
 
     def _do_list_add(self, op: Op) -> None:
         self._list(op.other).pending.append((op.idx, op.ts))
@@ -348,7 +360,7 @@ class Day:
     def _do_list_remove(self, op: Op) -> None:
         self._list(op.other).pending.append((op.idx, None))
 
-    def _list(self, list_id: int):  # noqa: ANN202 - ListState
+    def _list(self, list_id: int):
         return next(x for x in self.acct.lists_ if x.list_id == list_id)
 
     def _do_bulk(self, op: Op) -> None:

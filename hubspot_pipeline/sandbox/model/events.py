@@ -112,13 +112,7 @@ class EventCatalog:
 
     def draw_kind(self, type_id: str, rng: Rng) -> str:
         """One event type for a record of `type_id`, by weight."""
-        kinds = self.kinds[type_id]
-        pick = rng.below(sum(w for _, w in kinds))
-        for name, weight in kinds:
-            if pick < weight:
-                return name
-            pick -= weight
-        return kinds[-1][0]
+        return rng.weighted(self.kinds[type_id])
 
     def base_events(self, type_id: str, rec_seed: int, lo_ms: int, hi_ms: int) -> list[tuple[int, str, int]]:
         """Occurrences before the clock started: (occurredAt ms, event type, serial), ascending."""
@@ -140,7 +134,9 @@ class EventCatalog:
         raw = sorted((lo_ms + rng.below(span), self.draw_kind(type_id, rng)) for _ in range(n))
         return [(ts, kind, serial) for serial, (ts, kind) in enumerate(raw)]
 
-    def occurrence(self, type_id: str, record_id: int, rec_seed: int, ts: int, kind: str, serial: int) -> dict:
+    def occurrence(
+        self, type_id: str, record_id: int, rec_seed: int, ts: int, kind: str, serial: int
+    ) -> dict:
         """API occurrence dict; properties are strings drawn from the occurrence's own seed."""
         rng = Rng(combine(rec_seed, EVENTS_KEY + 1 + serial))
         a, b = rng.next64(), rng.next64()

@@ -20,8 +20,20 @@ from .records import Entry, Source, TypeTable
 from .rng import Rng, combine, stable_hash
 from .timefmt import DAY_MS, iso_date, iso_ms
 from .vocab import (
-    CITIES, COMPANY_SUFFIXES, COMPANY_WORDS, COUNTRIES, DEAL_NOUNS, DOMAIN_TLDS, FIRST_NAMES,
-    HOSTILE_STRINGS, JOB_TITLES, LAST_NAMES, STATES, STREETS, TICKET_SUBJECTS, WORDS,
+    CITIES,
+    COMPANY_SUFFIXES,
+    COMPANY_WORDS,
+    COUNTRIES,
+    DEAL_NOUNS,
+    DOMAIN_TLDS,
+    FIRST_NAMES,
+    HOSTILE_STRINGS,
+    JOB_TITLES,
+    LAST_NAMES,
+    STATES,
+    STREETS,
+    TICKET_SUBJECTS,
+    WORDS,
 )  # fmt: skip
 
 PIPELINE_KEY = stable_hash("pipeline")
@@ -124,7 +136,12 @@ class Generator:
     def ctx(self, table: TypeTable, idx: int) -> RecordCtx:
         """Context for generating values of one record."""
         return RecordCtx(
-            table, idx, int(table.ids[idx]), table.record_seed(idx), int(table.created[idx]), table.base_updated(idx)
+            table,
+            idx,
+            int(table.ids[idx]),
+            table.record_seed(idx),
+            int(table.created[idx]),
+            table.base_updated(idx),
         )
 
     def record_events(self, ctx: RecordCtx) -> list[tuple[int, str, int]]:
@@ -188,7 +205,7 @@ class Generator:
         n = min(n, ctx.table.history_cap)
         span = hi - lo + 1
         first = lo if (spec.created_ms <= ctx.created and rng.chance(0.75)) else lo + rng.below(span)
-        times = [first] + sorted(first + rng.below(hi - first + 1) for _ in range(n - 1))
+        times = [first, *sorted(first + rng.below(hi - first + 1) for _ in range(n - 1))]
         if kind == "stage":
             values = self._stage_values(ctx, rng, n)
         else:
@@ -230,7 +247,7 @@ class Generator:
         stages = self.pipeline_of(ctx).stages
         final = rng.below(len(stages))
         picked = sorted({final, *(rng.below(final + 1) for _ in range(n - 1))})
-        while len(picked) < n:  # pad by repeating moves back and forth, still ending at final
+        while len(picked) < n:  # too few distinct stages: the oldest value was set more than once
             picked.insert(0, picked[0])
         return [stages[i].id for i in picked[-n:]]
 

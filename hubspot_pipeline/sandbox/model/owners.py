@@ -100,7 +100,8 @@ class Directory:
                     "updatedAt": iso_ms(o.updated_ms),
                     "archived": o.archived,
                     "teams": [
-                        {"id": str(t), "name": self._team_names[t], "primary": k == 0} for k, t in enumerate(o.team_ids)
+                        {"id": str(t), "name": self._team_names[t], "primary": k == 0}
+                        for k, t in enumerate(o.team_ids)
                     ],
                 }
             )

@@ -133,7 +133,6 @@ _FILLER_FILLS = (0.003, 0.01, 0.02, 0.05, 0.1, 0.2, 0.4, 0.7)
 def filler_props(type_id: str, count: int, taken: set[str], seed: int) -> list[Prop]:
     """`count` extra properties with realistic names/types; mostly sparse, some calculated."""
     rng = Rng(stable_hash("filler", seed, type_id))
-    total_weight = sum(w for _, w in _FILLER_KINDS)
     out: list[Prop] = []
     serial = 0
     while len(out) < count:
@@ -144,11 +143,7 @@ def filler_props(type_id: str, count: int, taken: set[str], seed: int) -> list[P
         if name in taken:
             name = f"{name}_{serial}"
         taken.add(name)
-        pick = rng.below(total_weight)
-        for kind, weight in _FILLER_KINDS:
-            if pick < weight:
-                break
-            pick -= weight
+        kind = rng.weighted(_FILLER_KINDS)
         options: tuple[str, ...] = ()
         if kind in ("enum", "multi"):
             options = tuple(f"{base}_{i}" for i in range(rng.between(2, 7)))

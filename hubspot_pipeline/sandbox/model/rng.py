@@ -72,6 +72,15 @@ class Rng:
         """One element of a non-empty sequence."""
         return seq[self.next64() % len(seq)]
 
+    def weighted(self, pairs: Sequence[tuple[T, int]]) -> T:
+        """One item of (item, integer weight) pairs, by weight."""
+        pick = self.below(sum(w for _, w in pairs))
+        for item, weight in pairs:
+            if pick < weight:
+                return item
+            pick -= weight
+        raise AssertionError("unreachable: pick < total weight")
+
     def sample(self, seq: Sequence[T], k: int) -> list[T]:
         """k distinct elements (k <= len(seq)), in draw order."""
         pool = list(seq)

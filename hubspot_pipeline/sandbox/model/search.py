@@ -58,7 +58,9 @@ def _typed(spec: PropSpec | None, column: str | None, raw: object) -> object:
         if spec is not None and spec.type == "number":
             return float(text)
     except ValueError as exc:
-        raise SearchError(f"Invalid filter value {text!r} for property {spec.name if spec else column}") from exc
+        raise SearchError(
+            f"Invalid filter value {text!r} for property {spec.name if spec else column}"
+        ) from exc
     if spec is not None and spec.type == "enumeration":
         return text  # enumeration values match case-sensitively
     return text.lower()
@@ -207,13 +209,20 @@ class Searcher:
     def _columns(self, table: TypeTable) -> dict[str, str]:
         lastmod = table.registry.lastmodified
         # contacts expose `lastmodifieddate`; `hs_lastmodifieddate` is accepted as its alias in search
-        return {"hs_object_id": "ids", "createdate": "created", lastmod: "updated", "hs_lastmodifieddate": "updated"}
+        return {
+            "hs_object_id": "ids",
+            "createdate": "created",
+            lastmod: "updated",
+            "hs_lastmodifieddate": "updated",
+        }
 
     def _spec(self, table: TypeTable, name: str) -> tuple[PropSpec | None, str | None]:
         column = self._columns(table).get(name)
         spec = table.registry.live.get(name)
         if spec is None and column is None:
-            raise SearchError(f"There was a problem with the request. Unknown property '{name}' for {table.otype.name}")
+            raise SearchError(
+                f"There was a problem with the request. Unknown property '{name}' for {table.otype.name}"
+            )
         return spec, column
 
     def parse_filter(self, table: TypeTable, raw: dict) -> Filter:
@@ -320,7 +329,11 @@ class Searcher:
         other_type, other_id = assoc
         mask = np.zeros(len(table), dtype=bool)
         other = self.account.tables[other_type]
-        found = self.account.associations(other_type, other_id, table.type_id) if other.index_of(other_id) is not None else []
+        found = (
+            self.account.associations(other_type, other_id, table.type_id)
+            if other.index_of(other_id) is not None
+            else []
+        )
         for to_id, _ in found:
             idx = table.index_of(to_id)
             if idx is not None:

@@ -47,7 +47,9 @@ STANDARD_TYPES: tuple[StandardType, ...] = (
     StandardType("0-8", "line_items", "line_item", "Line item", "Line items", "name", 3_310_000_001, 20),
     StandardType("0-27", "tasks", "task", "Task", "Tasks", "hs_task_subject", 40_100_000_001, 20),
     StandardType("0-46", "notes", "note", "Note", "Notes", "hs_note_body", 40_200_000_001, 20),
-    StandardType("0-47", "meetings", "meeting", "Meeting", "Meetings", "hs_meeting_title", 40_300_000_001, 20),
+    StandardType(
+        "0-47", "meetings", "meeting", "Meeting", "Meetings", "hs_meeting_title", 40_300_000_001, 20
+    ),
     StandardType("0-48", "calls", "call", "Call", "Calls", "hs_call_title", 40_400_000_001, 20),
     StandardType("0-49", "emails", "email", "Email", "Emails", "hs_email_subject", 40_500_000_001, 20),
 )

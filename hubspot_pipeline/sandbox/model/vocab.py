@@ -40,7 +40,14 @@ COUNTRIES: tuple[str, ...] = (
     "Switzerland", "Poland", "Canada", "Iceland", "Australia",
 )  # fmt: skip
 
-STREETS: tuple[str, ...] = ("Main St", "Elm Street", "Rue de Rivoli", "Hauptstraße", "High Street", "Calle Mayor")
+STREETS: tuple[str, ...] = (
+    "Main St",
+    "Elm Street",
+    "Rue de Rivoli",
+    "Hauptstraße",
+    "High Street",
+    "Calle Mayor",
+)
 
 JOB_TITLES: tuple[str, ...] = (
     "CEO", "CTO", "VP, Sales", "Head of Marketing", "Engineer", "Account Executive",

@@ -1,0 +1,362 @@
+"""The CRM index: the full sync over HTTP against the sandbox, its call floor, and the as-of reader.
+
+- a full sync of a `tiny` account holds every record (live and archived), every history entry and
+  every association the sandbox has, asks for ids with one cheap property and for properties and
+  history in POST bodies, and spends exactly the call floor;
+- a second sync for a day the index is already past makes no call; a failed sync leaves the index
+  as it was;
+- continuations of records with more than 500 associations ride beside fresh ids (fake client);
+- the as-of rules of the reader, on a hand-built two-generation index;
+- at `small` (slow): calls within 10 % of the floor, the >500-association hub included.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Mapping
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pytest
+
+from hubspot_pipeline.hubspot import HubSpotClient, HubSpotTransientError
+from hubspot_pipeline.sandbox import Sandbox, SandboxConfig
+from hubspot_pipeline.store import LocalDestination
+from hubspot_pipeline.sync.definitions import fetch_association_labels, fetch_properties, fetch_schemas
+from hubspot_pipeline.sync.full_sync import (
+    ASSOCIATION_PAGE,
+    SyncOutcome,
+    SyncPlan,
+    Watermark,
+    api_call_floor,
+    sync_associations,
+    sync_index,
+    sync_plan,
+)
+from hubspot_pipeline.sync.index import (
+    HISTORY_SCHEMA,
+    MANIFEST_KEY,
+    RECORD_SCHEMA,
+    Generation,
+    IndexManifest,
+    RecordSegment,
+    load_manifest,
+    save_manifest,
+    segment_key,
+    to_ms,
+)
+from hubspot_pipeline.sync.index_reader import IndexReader
+from hubspot_pipeline.sync.index_writer import SegmentFile
+
+TOKEN = "pat-crm-index-test"
+START = date(2026, 3, 1)
+AS_OF = datetime(2026, 3, 1, tzinfo=UTC)  # the end of the day before START: the sandbox's "now"
+
+
+class RecordingClient(HubSpotClient):
+    """A real client that also keeps every request it sends (method, path, params, body)."""
+
+    def __init__(self, base_url: str, **kwargs: Any) -> None:
+        super().__init__(base_url, TOKEN, rate_limit_per_10s=100_000, **kwargs)
+        self.sent: list[tuple[str, str, Mapping[str, Any], Any]] = []
+
+    def request(self, method: str, path: str, *, params: Mapping[str, Any] | None = None, body: Any = None) -> Any:
+        self.sent.append((method, path, dict(params or {}), body))
+        return super().request(method, path, params=params, body=body)
+
+
+def plan_of(client: HubSpotClient) -> SyncPlan:
+    schemas = fetch_schemas(client, {})
+    properties = fetch_properties(client, {"schemas": schemas})
+    labels = fetch_association_labels(client, {"schemas": schemas, "properties": properties})
+    return sync_plan(schemas, properties, labels)
+
+
+def run_sync(sb: Sandbox, root: Path, plan: SyncPlan, as_of: datetime = AS_OF, **kwargs: Any) -> SyncOutcome:
+    client = RecordingClient(sb.base_url, **kwargs)
+    sb.reset_calls()
+    outcome = sync_index(LocalDestination(root), as_of, "sync0001-run", lambda: client, lambda: plan)
+    outcome.client = client  # type: ignore[attr-defined]
+    return outcome
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Iterator[Sandbox]:
+    with Sandbox(SandboxConfig(seed=5, scale="tiny", token=TOKEN, start_date=START)) as sb:
+        yield sb
+
+
+@pytest.fixture(scope="module")
+def plan(sandbox: Sandbox) -> SyncPlan:
+    return plan_of(HubSpotClient(sandbox.base_url, TOKEN, rate_limit_per_10s=100_000))
+
+
+@pytest.fixture(scope="module")
+def synced(sandbox: Sandbox, plan: SyncPlan, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, SyncOutcome]:
+    root = tmp_path_factory.mktemp("index")
+    return root, run_sync(sandbox, root, plan)
+
+
+def test_full_sync_holds_every_record_history_entry_and_association(
+    sandbox: Sandbox, plan: SyncPlan, synced: tuple[Path, SyncOutcome]
+) -> None:
+    root, outcome = synced
+    account = sandbox.account
+    manifest = load_manifest(LocalDestination(root))
+    assert outcome.synced and len(manifest.generations) == 1
+    # the watermark is HubSpot's clock (the sandbox's midnight), not the wall clock
+    assert manifest.generations[0].watermark == "2026-03-01T00:00:00.000Z"
+    assert {t.type_id for t in plan.types} >= {"0-1", "0-2", "0-3", "0-5"}
+    assert any(t.custom for t in plan.types)
+    with IndexReader(LocalDestination(root)) as reader:
+        for info in plan.types:
+            live = {r.id for r in account.all_records(info.type_id, include_archived=False, properties=())}
+            every = list(account.all_records(info.type_id, properties=plan.properties[info.type_id]))
+            assert set(reader.as_of_ids(info.type_id, AS_OF).tolist()) == live, info.name
+            segments = {s.part: s for _, s in manifest.segments(info.type_id)}
+            assert segments["archived"].record_count == len(every) - len(live), info.name
+            assert segments["live"].history_rows + segments["archived"].history_rows == sum(
+                len(entries) for r in every for entries in r.history.values()
+            ), info.name
+        assert sum(s.record_count for g in manifest.generations for s in g.segments if s.part == "archived") > 0
+        for from_type, to_type in plan.pairs[:12]:
+            expected = {
+                (r.id, to_id, kind["typeId"], kind["category"], kind["label"])
+                for r in account.all_records(from_type, include_archived=False, properties=())
+                for to_id, kinds in account.associations(from_type, r.id, to_type)
+                for kind in kinds
+            }
+            got = {
+                (row["from_id"], row["to_id"], row["type_id"], row["category"], row["label"])
+                for batch, _ in reader.association_batches(from_type, to_type)
+                for row in batch.to_pylist()
+            }
+            assert got == expected, (from_type, to_type)
+
+
+def test_full_sync_reads_ids_cheaply_and_properties_in_post_bodies(
+    plan: SyncPlan, synced: tuple[Path, SyncOutcome]
+) -> None:
+    _, outcome = synced
+    sent = outcome.client.sent  # type: ignore[attr-defined]
+    lists = [(p, params) for m, p, params, _ in sent if m == "GET"]
+    reads = [(p, params, body) for m, p, params, body in sent if m == "POST" and p.endswith("/batch/read")]
+    assert lists and reads
+    assert all(params["properties"] == "hs_object_id" and params["limit"] == 100 for _, params in lists)
+    object_reads = [(p, params, body) for p, params, body in reads if p.startswith("/crm/v3/objects/")]
+    assert len(object_reads) == 2 * len(plan.types) or len(object_reads) > 2 * len(plan.types) - 4
+    for path, _params, body in object_reads:
+        type_id = path.split("/")[4]
+        assert 1 <= len(body["inputs"]) <= 100
+        assert body["properties"] == body["propertiesWithHistory"] == plan.properties[type_id]
+    association_reads = [body for p, _, body in reads if p.startswith("/crm/v4/associations/")]
+    assert all(len(body["inputs"]) <= 1000 for body in association_reads)
+    # every record's history is fetched exactly once
+    read_ids = [(p, i["id"]) for p, _, body in object_reads for i in body["inputs"]]
+    assert len(read_ids) == len(set(read_ids))
+
+
+def test_full_sync_spends_exactly_the_floor(sandbox: Sandbox, synced: tuple[Path, SyncOutcome]) -> None:
+    _, outcome = synced
+    # the floor recomputed from the sandbox's own counts
+    account = sandbox.account
+    records: dict[str, tuple[int, int]] = {}
+    for info in plan_types(outcome):
+        every = list(account.all_records(info, properties=()))
+        live = sum(1 for r in every if not r.archived)
+        records[info] = (live, len(every) - live)
+    stats = outcome.generation.stats if outcome.generation else {}
+    pairs = [(records[f][0], 0) for f in (k.split("/")[0] for k in stats["association_rows"])]  # type: ignore[union-attr]
+    assert outcome.api_calls_floor == api_call_floor(records, pairs)
+    assert outcome.api_calls == sandbox.total_calls() <= math.ceil(outcome.api_calls_floor * 1.10)
+
+
+def plan_types(outcome: SyncOutcome) -> list[str]:
+    assert outcome.generation is not None
+    return list(dict.fromkeys(s.type_id for s in outcome.generation.segments))
+
+
+def test_no_call_when_the_index_is_already_past_the_day(
+    sandbox: Sandbox, plan: SyncPlan, synced: tuple[Path, SyncOutcome]
+) -> None:
+    root, _ = synced
+    before = (root / MANIFEST_KEY).read_bytes()
+    for as_of in (AS_OF, AS_OF - timedelta(days=30)):
+        sandbox.reset_calls()
+        outcome = sync_index(LocalDestination(root), as_of, "again001", _no_client, lambda: plan)
+        assert not outcome.synced
+        assert sandbox.total_calls() == 0
+    assert (root / MANIFEST_KEY).read_bytes() == before
+
+
+def _no_client() -> HubSpotClient:
+    raise AssertionError("no client may be created when the index is past the day")
+
+
+def test_failed_sync_leaves_the_previous_index_intact(
+    sandbox: Sandbox, plan: SyncPlan, synced: tuple[Path, SyncOutcome], tmp_path: Path
+) -> None:
+    root, _ = synced
+    before = (root / MANIFEST_KEY).read_bytes()
+    files_before = sorted(p.relative_to(root) for p in root.rglob("*") if p.is_file())
+    sandbox.inject_fault("500", count=50, path_prefix="/crm/v4/associations")
+    try:
+        with pytest.raises(HubSpotTransientError):
+            # a later day: the index is stale, so this run syncs, and fails on its first association call
+            run_sync(sandbox, root, plan, as_of=AS_OF + timedelta(days=1), max_retries=0, sleep=lambda s: None)
+    finally:
+        sandbox.inject_fault("500", count=0, path_prefix="/crm/v4/associations")
+        sandbox.reset_calls()
+    assert (root / MANIFEST_KEY).read_bytes() == before
+    # the failed run's uploaded segments are named by no manifest; the listed ones are untouched
+    manifest = IndexManifest.from_json(before)
+    listed = {s.records for g in manifest.generations for s in g.segments}
+    assert {str(p) for p in files_before} >= listed
+    assert all((root / key).exists() for key in listed)
+
+
+class FakeAssociations:
+    """Answers association batch reads like HubSpot: 500 per input, a cursor when more remain."""
+
+    def __init__(self, counts: dict[int, int]) -> None:
+        self.counts = counts
+        self.bodies: list[dict] = []
+
+    def post(self, path: str, body: dict, params: Mapping[str, Any] | None = None) -> dict:
+        self.bodies.append(body)
+        results = []
+        for item in body["inputs"]:
+            from_id, start = int(item["id"]), int(item.get("after", 0))
+            end = min(self.counts.get(from_id, 0), start + ASSOCIATION_PAGE)
+            if start >= end:
+                continue
+            result: dict[str, Any] = {
+                "from": {"id": str(from_id)},
+                "to": [
+                    {"toObjectId": 10_000 + k, "associationTypes": [{"category": "HUBSPOT_DEFINED", "typeId": 1, "label": None}]}
+                    for k in range(start, end)
+                ],
+            }
+            if end < self.counts.get(from_id, 0):
+                result["paging"] = {"next": {"after": str(end)}}
+            results.append(result)
+        return {"status": "COMPLETE", "results": results, "startedAt": "2026-03-01T00:00:00.000Z"}
+
+
+def test_continuations_ride_beside_fresh_ids(tmp_path: Path) -> None:
+    # 2,500 records; three hubs with 1,200, 600 and 501 associations need 2 + 1 + 1 extra inputs
+    counts = {i: 1 for i in range(1, 2501)} | {5: 1200, 999: 600, 2500: 501}
+    fake = FakeAssociations(counts)
+    from array import array
+
+    ids = array("q", range(1, 2501))
+    segment, extra = sync_associations(fake, LocalDestination(tmp_path), "g00001-test", "0-2", "0-1", ids, str(tmp_path), Watermark())  # type: ignore[arg-type]
+    assert extra == 4
+    assert len(fake.bodies) == math.ceil((2500 + 4) / 1000) == api_call_floor({}, [(2500, 4)])
+    assert all(len(b["inputs"]) <= 1000 for b in fake.bodies)
+    # a continuation is sent in the call right after the page that announced it
+    assert {"id": "5", "after": "500"} in fake.bodies[1]["inputs"]
+    assert segment.rows == sum(counts.values())
+    table = pa.parquet.read_table(tmp_path / segment.key)  # type: ignore[attr-defined]
+    assert table.filter(pa.compute.equal(table.column("from_id"), 5)).num_rows == 1200
+
+
+def _ts(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _write(dest: LocalDestination, tmp: Path, key: str, schema: pa.Schema, rows: list[dict]) -> int:
+    with SegmentFile(schema, tmp) as out:
+        out.append(pa.Table.from_pylist(rows, schema=schema))
+        return out.upload(dest, key)
+
+
+def test_as_of_rules_on_a_two_generation_index(tmp_path: Path) -> None:
+    """Records created after the day are out, archived after it in; values and UPDATEDAT from history;
+    the row of a record comes from the first generation past the day; history is unioned once."""
+    dest = LocalDestination(tmp_path / "store")
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+
+    def rec(object_id: int, created: str, archived_at: str | None = None) -> dict:
+        return {
+            "object_id": object_id,
+            "created_at": _ts(created),
+            "updated_at": _ts(created),
+            "archived": archived_at is not None,
+            "archived_at": None if archived_at is None else _ts(archived_at),
+            "properties": [],
+        }
+
+    def hist(object_id: int, name: str, value: str, at: str) -> dict:
+        return {"object_id": object_id, "name": name, "value": value, "timestamp": _ts(at), "source_type": "CRM_UI"}
+
+    def segment(gen: str, part: str, records: list[dict], history: list[dict]) -> RecordSegment:
+        rk, hk = segment_key(gen, "0-1", "records", part), segment_key(gen, "0-1", "history", part)
+        return RecordSegment("0-1", part, rk, hk, _write(dest, tmp, rk, RECORD_SCHEMA, records), _write(dest, tmp, hk, HISTORY_SCHEMA, history))
+
+    day1 = [hist(1, "email", "a", "2025-12-01T00:00:00Z"), hist(1, "email", "b", "2026-01-01T10:00:00Z")]
+    # two values at one millisecond, stored oldest first: "y" is the one HubSpot listed as newer
+    tie = [hist(1, "stage", "x", "2025-12-05T00:00:00Z"), hist(1, "stage", "y", "2025-12-05T00:00:00Z")]
+    g1 = Generation(
+        "g00001-a", "full", "a", "2026-01-02T00:00:00.000Z", "2026-01-02T01:00:00.000Z",
+        [segment("g00001-a", "live", [rec(1, "2025-12-01T00:00:00Z"), rec(3, "2025-12-01T00:00:00Z")], day1 + tie)],
+    )  # fmt: skip
+    day2 = [*day1, hist(1, "email", "c", "2026-01-02T10:00:00Z"), hist(2, "email", "new", "2026-01-02T05:00:00Z")]
+    g2 = Generation(
+        "g00002-b", "full", "b", "2026-01-03T00:00:00.000Z", "2026-01-03T01:00:00.000Z",
+        [
+            segment("g00002-b", "live", [rec(1, "2025-12-01T00:00:00Z"), rec(2, "2026-01-02T05:00:00Z")], day2 + tie),
+            segment("g00002-b", "archived", [rec(3, "2025-12-01T00:00:00Z", "2026-01-02T12:00:00Z")], []),
+        ],
+    )  # fmt: skip
+    save_manifest(dest, IndexManifest([g1, g2]))
+
+    def state(as_of: datetime) -> tuple[dict, dict, list]:
+        with IndexReader(dest) as reader:
+            batches = list(reader.as_of_batches("0-1", as_of, values=True, history=True))
+        records = {r["object_id"]: r for b in batches for r in b.records.to_pylist()}
+        values = {(v["object_id"], v["name"]): v["value"] for b in batches for v in b.values.to_pylist()}  # type: ignore[union-attr]
+        history = [(h["object_id"], h["name"], h["value"]) for b in batches for h in b.history.to_pylist()]  # type: ignore[union-attr]
+        return records, values, history
+
+    records, values, history = state(datetime(2026, 1, 2, tzinfo=UTC))
+    assert sorted(records) == [1, 3]  # 2 created after the day, 3 archived after it
+    assert records[1]["updated_at"] == _ts("2026-01-01T10:00:00Z")
+    assert records[3]["updated_at"] == _ts("2025-12-01T00:00:00Z")  # no history: createdAt
+    assert records[1]["ingested_at"] == "2026-01-02T01:00:00.000Z"  # from g1, the first past the day
+    assert values == {(1, "email"): "b", (1, "stage"): "y"}
+    assert history == [(1, "email", "a"), (1, "email", "b"), (1, "stage", "x"), (1, "stage", "y")]
+
+    records, values, history = state(datetime(2026, 1, 3, tzinfo=UTC))
+    assert sorted(records) == [1, 2]  # 3 was archived during the day
+    assert records[1]["ingested_at"] == "2026-01-03T01:00:00.000Z"
+    assert values[(1, "email")] == "c" and values[(2, "email")] == "new"
+    assert [h for h in history if h[:2] == (1, "email")] == [(1, "email", "a"), (1, "email", "b"), (1, "email", "c")]
+    assert to_ms("2026-01-02T01:00:00.000Z") == 1767315600000
+
+
+@pytest.mark.slow
+def test_calls_within_ten_percent_of_the_floor_at_small(tmp_path: Path) -> None:
+    with Sandbox(SandboxConfig(seed=1, scale="small", token=TOKEN, start_date=START)) as sb:
+        plan = plan_of(HubSpotClient(sb.base_url, TOKEN, rate_limit_per_10s=100_000))
+        outcome = run_sync(sb, tmp_path, plan)
+        assert outcome.api_calls == sb.total_calls()
+        assert outcome.api_calls <= math.ceil(outcome.api_calls_floor * 1.10)
+        # the hub company has more than 500 contacts: its continuation was followed to the end
+        hub = max(
+            (r.id for r in sb.account.all_records("0-2", include_archived=False, properties=())),
+            key=lambda i: len(sb.account.associations("0-2", i, "0-1")),
+        )
+        expected = len(sb.account.associations("0-2", hub, "0-1"))
+        assert expected > ASSOCIATION_PAGE
+        with IndexReader(LocalDestination(tmp_path)) as reader:
+            got = {
+                to_id
+                for batch, _ in reader.association_batches("0-2", "0-1")
+                for from_id, to_id in zip(batch.column("from_id").to_pylist(), batch.column("to_id").to_pylist(), strict=True)
+                if from_id == hub
+            }
+        assert len(got) == expected
