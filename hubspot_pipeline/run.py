@@ -93,7 +93,9 @@ def summary(day: date, env: dict[str, str]) -> str:
     for table in list_tables(dest, day.isoformat()):
         m = read_manifest(dest, day.isoformat(), table) or {}
         parts = m.get("parts", [])
-        rows.append((table, m.get("rows", 0), len(parts), sum(p["bytes"] for p in parts), calls.get(table, "")))
+        rows.append(
+            (table, m.get("rows", 0), len(parts), sum(p["bytes"] for p in parts), calls.get(table, ""))
+        )
     width = max([len(r[0]) for r in rows] + [5])
     lines = [f"{'table':<{width}}  {'rows':>9}  {'parts':>5}  {'bytes':>11}  {'api calls':>9}"]
     lines += [f"{t:<{width}}  {r:>9}  {p:>5}  {b:>11}  {c!s:>9}" for t, r, p, b, c in rows]
@@ -104,7 +106,9 @@ def summary(day: date, env: dict[str, str]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--ui", action="store_true", help="open the Dagster UI instead of exporting")
-    parser.add_argument("--partition", type=date.fromisoformat, help="day to export (default: yesterday, UTC)")
+    parser.add_argument(
+        "--partition", type=date.fromisoformat, help="day to export (default: yesterday, UTC)"
+    )
     parser.add_argument("--scale", default="small", help="sandbox scale when no token is set")
     args = parser.parse_args(argv)
     today = datetime.now(UTC).date()

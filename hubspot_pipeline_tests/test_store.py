@@ -38,7 +38,6 @@ from hubspot_pipeline.store import (
 )
 from hubspot_pipeline_tests.fixtures_s3 import FAKE_ACCESS_KEY_ID, S3Bucket
 
-
 DAY = "2026-11-21"
 AS_OF = dt.datetime(2026, 11, 22, tzinfo=dt.UTC)
 RUN_A = "aaaaaaaa-1111-4111-8111-111111111111"

@@ -1,6 +1,5 @@
 """One daily-partitioned asset per table of the registry, each with its blocking data-quality checks."""
 
-
 from datetime import date
 
 import dagster as dg
@@ -42,7 +41,8 @@ def check_specs(spec: TableSpec) -> list[dg.AssetCheckSpec]:
         for ref in spec.references
     ]
     specs += [
-        dg.AssetCheckSpec(c.name, asset=key, blocking=True, description=c.description) for c in spec.custom_checks
+        dg.AssetCheckSpec(c.name, asset=key, blocking=True, description=c.description)
+        for c in spec.custom_checks
     ]
     return specs
 
@@ -76,7 +76,10 @@ def materialize_result(outcome: ExportOutcome) -> dg.MaterializeResult:
             passed=c.passed,
             severity=dg.AssetCheckSeverity.ERROR,
             description=c.description,
-            metadata={k: dg.MetadataValue.json(v) if isinstance(v, dict | list) else v for k, v in c.metadata.items()},
+            metadata={
+                k: dg.MetadataValue.json(v) if isinstance(v, dict | list) else v
+                for k, v in c.metadata.items()
+            },
         )
         for c in outcome.checks
     ]

@@ -1,6 +1,5 @@
 """Dagster resources: the one HubSpot client factory and the export store, configured from the environment."""
 
-
 import os
 import tempfile
 from pathlib import Path

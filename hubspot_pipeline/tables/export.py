@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from hubspot_pipeline.store import TableResult, read_table
+from hubspot_pipeline.store import TableResult, read_manifest, read_table
 from hubspot_pipeline.tables.context import ExportContext
 from hubspot_pipeline.tables.spec import Reference, Row, TableData, TableSpec
 
@@ -139,11 +139,13 @@ def _write(ctx: ExportContext, data: TableData, rows: Iterable[Row]) -> TableRes
 
 def _reference_check(ctx: ExportContext, table: str, collector: _RefCollector) -> CheckOutcome:
     ref = collector.ref
-    target = read_table(ctx.destination, ctx.day.isoformat(), ref.table)
     name = ref.check_name
-    description = f"{table}.({', '.join(ref.columns)}) all found in {ref.table}.({', '.join(ref.target_columns)})"
-    if target is None:
+    description = (
+        f"{table}.({', '.join(ref.columns)}) all found in {ref.table}.({', '.join(ref.target_columns)})"
+    )
+    if read_manifest(ctx.destination, ctx.day.isoformat(), ref.table) is None:
         return CheckOutcome(name, False, description, {"error": f"{ref.table} has no export for {ctx.day}"})
+    target = read_table(ctx.destination, ctx.day.isoformat(), ref.table)
     cols = [target.column(c).to_pylist() for c in ref.target_columns]
     known = set(zip(*cols, strict=True))
     missing = sorted(collector.values - known)

@@ -319,6 +319,14 @@ class Searcher:
                 mask &= column_mask(view.column(f.column), f)
             else:
                 rest.append(f)
+        if not view.lagged:  # EQ on a unique property (idProperty lookups): use the lazy unique index
+            for f in [f for f in rest if f.op == "EQ" and f.spec is not None and f.spec.unique]:
+                rest.remove(f)
+                found = self.find_unique(view.table, f.prop, str(f.values[0]))
+                only = np.zeros(len(mask), dtype=bool)
+                if found is not None:
+                    only[view.table.index_of(found)] = True  # type: ignore[index]
+                mask &= only
         if rest:
             for i in np.flatnonzero(mask):
                 idx = int(i)
