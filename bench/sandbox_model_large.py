@@ -45,11 +45,25 @@ def main() -> None:
     for record_id in ids:
         acct.record("contacts", record_id, names, names[:5])
     took = time.perf_counter() - t0
-    print(f"read {len(ids)} contacts x {len(names)} properties (5 with history): {took:.2f} s, rss {rss_mb():.0f} MiB")
+    print(
+        f"read {len(ids)} contacts x {len(names)} properties (5 with history): {took:.2f} s, rss {rss_mb():.0f} MiB"
+    )
 
     t0 = time.perf_counter()
-    week = [{"filters": [{"propertyName": "lastmodifieddate", "operator": "GTE", "value": str(acct.now_ms - 7 * 86_400_000)}]}]
-    total, _ = acct.search("contacts", week, [{"propertyName": "lastmodifieddate", "direction": "ASCENDING"}], None, 0, 200)
+    week = [
+        {
+            "filters": [
+                {
+                    "propertyName": "lastmodifieddate",
+                    "operator": "GTE",
+                    "value": str(acct.now_ms - 7 * 86_400_000),
+                }
+            ]
+        }
+    ]
+    total, _ = acct.search(
+        "contacts", week, [{"propertyName": "lastmodifieddate", "direction": "ASCENDING"}], None, 0, 200
+    )
     print(f"search lastmodifieddate >= now-7d sorted: {total:,} hits in {time.perf_counter() - t0:.3f} s")
 
     for _ in range(args.advance_days):

@@ -11,7 +11,7 @@ from hubspot_pipeline.defs.partitions import daily_partitions
 from hubspot_pipeline.defs.resources import ExportStoreResource, HubSpotResource
 from hubspot_pipeline.sync.full_sync import SyncPlan, sync_index, sync_plan
 from hubspot_pipeline.tables.context import ExportContext
-from hubspot_pipeline.tables.timestamps import iso_ms
+from hubspot_pipeline.sync.timestamps import iso_ms
 
 CRM_INDEX_KEY = dg.AssetKey([KEY_PREFIX, "crm_index"])
 # The sync reads the day's definition snapshots: object types, property names, association pairs.

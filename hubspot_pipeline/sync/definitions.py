@@ -6,14 +6,11 @@ only code that reads these endpoints; tables are projections of the snapshots th
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from hubspot_pipeline.hubspot import HubSpotClient, HubSpotRequestError
 from hubspot_pipeline.sync.object_types import STANDARD_OBJECT_TYPES, ObjectTypeInfo, custom_object_type
-
-# source name -> (sources it needs, fetcher)
-Fetcher = Callable[[HubSpotClient, Mapping[str, Any]], Any]
 
 
 def fetch_schemas(client: HubSpotClient, deps: Mapping[str, Any]) -> list[dict]:
@@ -91,17 +88,6 @@ def fetch_pipelines(client: HubSpotClient, deps: Mapping[str, Any]) -> dict[str,
 def fetch_account(client: HubSpotClient, deps: Mapping[str, Any]) -> dict:
     """Portal id (every manifest names it) and time zone (the daily quota resets at its midnight)."""
     return dict(client.get("/account-info/v3/details"))
-
-
-SOURCES: dict[str, tuple[tuple[str, ...], Fetcher]] = {
-    "account": ((), fetch_account),
-    "schemas": ((), fetch_schemas),
-    "properties": (("schemas",), fetch_properties),
-    "association_labels": (("schemas", "properties"), fetch_association_labels),
-    "owners": ((), fetch_owners),
-    "teams": ((), fetch_teams),
-    "pipelines": (("schemas", "properties"), fetch_pipelines),
-}
 
 
 def candidate_types(schemas: list[dict]) -> list[ObjectTypeInfo]:

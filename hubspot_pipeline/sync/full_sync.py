@@ -57,7 +57,7 @@ from hubspot_pipeline.sync.index import (
 )
 from hubspot_pipeline.sync.index_writer import SegmentFile
 from hubspot_pipeline.sync.object_types import ObjectTypeInfo
-from hubspot_pipeline.tables.timestamps import iso_ms, parse_ts
+from hubspot_pipeline.sync.timestamps import iso_ms, parse_ts
 
 LIST_PAGE = 100  # GET /crm/v3/objects/{type}: at most 100 per page
 BATCH_READ = 100  # POST .../batch/read: at most 100 inputs, with or without propertiesWithHistory

@@ -34,7 +34,7 @@ from datetime import UTC, datetime, timedelta
 import pyarrow as pa
 
 from hubspot_pipeline.store import Destination
-from hubspot_pipeline.tables.timestamps import parse_ts
+from hubspot_pipeline.sync.timestamps import parse_ts
 
 INDEX_PREFIX = "_state/index"
 MANIFEST_KEY = f"{INDEX_PREFIX}/manifest.json"

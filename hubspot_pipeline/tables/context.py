@@ -9,9 +9,10 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from hubspot_pipeline.hubspot import HubSpotClient
 from hubspot_pipeline.store import Destination
-from hubspot_pipeline.sync.definitions import SOURCES
+from hubspot_pipeline.sync.rows import Rows
+from hubspot_pipeline.sync.sources import SOURCES
 from hubspot_pipeline.sync.snapshots import Snapshot, SnapshotStore
-from hubspot_pipeline.tables.timestamps import iso_ms, parse_ts
+from hubspot_pipeline.sync.timestamps import iso_ms, parse_ts
 
 
 @dataclass
@@ -56,7 +57,11 @@ class ExportContext:
             deps = {name: self.snapshot(name).data for name in needs}
             fetched_at = iso_ms(datetime.now(UTC))
             self.log.info("fetching %s from HubSpot for %s", source, self.day)
-            snap = self.state.save(self.day, source, fetch(self.client, deps), fetched_at)
+            answer = fetch(self.client, deps)
+            if isinstance(answer, Rows):
+                snap = self.state.save_rows(self.day, source, answer.schema, answer.batches, fetched_at)
+            else:
+                snap = self.state.save(self.day, source, answer, fetched_at)
         elif snap.day != self.day:
             self.log.info("%s for %s projected from the snapshot taken for %s", source, self.day, snap.day)
         self._snapshots[source] = snap

@@ -31,7 +31,7 @@ from hubspot_pipeline.tables.context import ExportContext
 from hubspot_pipeline.tables.definition_tables import object_type_name, object_types
 from hubspot_pipeline.tables.export import CheckOutcome, WrittenTable
 from hubspot_pipeline.tables.spec import Row, TableData, TableSpec
-from hubspot_pipeline.tables.timestamps import iso_ms
+from hubspot_pipeline.sync.timestamps import iso_ms
 
 PROPERTY_PREFIX = "PROPERTY_"
 ASSOCIATIONS_NOTE = (

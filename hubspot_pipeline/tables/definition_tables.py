@@ -13,7 +13,7 @@ from hubspot_pipeline.sync.definitions import present_types
 from hubspot_pipeline.sync.object_types import ObjectTypeInfo
 from hubspot_pipeline.tables.context import ExportContext
 from hubspot_pipeline.tables.spec import TableData, TableSpec
-from hubspot_pipeline.tables.timestamps import iso_ms
+from hubspot_pipeline.sync.timestamps import iso_ms
 
 BORROWED_NOTE = "definitions taken from the snapshot fetched for {snap_day}, filtered by creation time"
 
@@ -24,7 +24,7 @@ def object_types(ctx: ExportContext) -> list[ObjectTypeInfo]:
     return [t for t in types if ctx.created_by_day_end(t.created_at)]
 
 
-def _notes(ctx: ExportContext, *sources: str) -> list[str]:
+def borrowed_notes(ctx: ExportContext, *sources: str) -> list[str]:
     days = {ctx.snapshot(s).day for s in sources} - {ctx.day}
     return [BORROWED_NOTE.format(snap_day=d.isoformat()) for d in sorted(days)]
 
@@ -52,7 +52,9 @@ def produce_object_type_definitions(ctx: ExportContext, spec: TableSpec) -> Iter
         )
         for t in object_types(ctx)
     )
-    yield TableData(spec.name, spec.columns, rows, spec.primary_key, _notes(ctx, "schemas", "properties"))
+    yield TableData(
+        spec.name, spec.columns, rows, spec.primary_key, borrowed_notes(ctx, "schemas", "properties")
+    )
 
 
 def produce_property_definitions(ctx: ExportContext, spec: TableSpec) -> Iterator[TableData]:
@@ -83,7 +85,7 @@ def produce_property_definitions(ctx: ExportContext, spec: TableSpec) -> Iterato
                     snap.fetched_at,
                 )
 
-    yield TableData(spec.name, spec.columns, rows(), spec.primary_key, _notes(ctx, "properties"))
+    yield TableData(spec.name, spec.columns, rows(), spec.primary_key, borrowed_notes(ctx, "properties"))
 
 
 def association_name(src: ObjectTypeInfo, dst: ObjectTypeInfo, label: str | None) -> str:
@@ -119,7 +121,9 @@ def produce_association_definitions(ctx: ExportContext, spec: TableSpec) -> Iter
                 snap.fetched_at,
             )
 
-    yield TableData(spec.name, spec.columns, rows(), spec.primary_key, _notes(ctx, "association_labels"))
+    yield TableData(
+        spec.name, spec.columns, rows(), spec.primary_key, borrowed_notes(ctx, "association_labels")
+    )
 
 
 def produce_owners(ctx: ExportContext, spec: TableSpec) -> Iterator[TableData]:
@@ -140,13 +144,13 @@ def produce_owners(ctx: ExportContext, spec: TableSpec) -> Iterator[TableData]:
         for o in snap.data
         if ctx.created_by_day_end(o.get("createdAt"))
     )
-    yield TableData(spec.name, spec.columns, rows, spec.primary_key, _notes(ctx, "owners"))
+    yield TableData(spec.name, spec.columns, rows, spec.primary_key, borrowed_notes(ctx, "owners"))
 
 
 def produce_teams(ctx: ExportContext, spec: TableSpec) -> Iterator[TableData]:
     snap = ctx.snapshot("teams")
     rows = ((int(t["id"]), t.get("name"), snap.fetched_at) for t in snap.data)
-    yield TableData(spec.name, spec.columns, rows, spec.primary_key, _notes(ctx, "teams"))
+    yield TableData(spec.name, spec.columns, rows, spec.primary_key, borrowed_notes(ctx, "teams"))
 
 
 def produce_owner_team(ctx: ExportContext, spec: TableSpec) -> Iterator[TableData]:
@@ -160,7 +164,7 @@ def produce_owner_team(ctx: ExportContext, spec: TableSpec) -> Iterator[TableDat
             for team in o.get("teams") or []:
                 yield (int(o["id"]), int(team["id"]), bool(team.get("primary", False)), snap.fetched_at)
 
-    yield TableData(spec.name, spec.columns, rows(), spec.primary_key, _notes(ctx, "owners"))
+    yield TableData(spec.name, spec.columns, rows(), spec.primary_key, borrowed_notes(ctx, "owners"))
 
 
 def _pipelines(ctx: ExportContext) -> Iterator[tuple[str, dict]]:
@@ -188,7 +192,7 @@ def produce_pipelines(ctx: ExportContext, spec: TableSpec) -> Iterator[TableData
         )
         for type_id, p in _pipelines(ctx)
     )
-    yield TableData(spec.name, spec.columns, rows, spec.primary_key, _notes(ctx, "pipelines"))
+    yield TableData(spec.name, spec.columns, rows, spec.primary_key, borrowed_notes(ctx, "pipelines"))
 
 
 def produce_pipeline_stages(ctx: ExportContext, spec: TableSpec) -> Iterator[TableData]:
@@ -216,7 +220,7 @@ def produce_pipeline_stages(ctx: ExportContext, spec: TableSpec) -> Iterator[Tab
                     ingested,
                 )
 
-    yield TableData(spec.name, spec.columns, rows(), spec.primary_key, _notes(ctx, "pipelines"))
+    yield TableData(spec.name, spec.columns, rows(), spec.primary_key, borrowed_notes(ctx, "pipelines"))
 
 
 def _int_or_none(value: Any) -> int | None:

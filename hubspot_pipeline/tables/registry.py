@@ -5,6 +5,7 @@ from __future__ import annotations
 from hubspot_pipeline.store import Column
 from hubspot_pipeline.tables import crm_tables as crm
 from hubspot_pipeline.tables import definition_tables as d
+from hubspot_pipeline.tables import list_tables as lists
 from hubspot_pipeline.tables.spec import CustomCheck, Reference, TableSpec, columns
 
 INGESTEDAT = ("INGESTEDAT", "timestamp")
@@ -282,6 +283,43 @@ TABLES: tuple[TableSpec, ...] = (
         produce=crm.produce_associations,
         calls_api=False,
         asset_deps=(CRM_INDEX,),
+    ),
+    TableSpec(
+        name="LISTS",
+        group="lists",
+        description="One row per list (segment) existing at the end of the day, with its processing type.",
+        columns=columns(
+            ("LISTID", "integer"),
+            ("NAME", "string"),
+            ("LISTTYPE", "string"),
+            ("OBJECTTYPEID", "string"),
+            ("SIZE", "integer"),
+            ("PROCESSINGSTATUS", "string"),
+            ("CREATEDAT", "timestamp"),
+            ("UPDATEDAT", "timestamp"),
+            INGESTEDAT,
+        ),
+        primary_key=("LISTID",),
+        produce=lists.produce_lists,
+    ),
+    TableSpec(
+        name="LIST_MEMBERSHIPS",
+        group="lists",
+        description="One row per (list, record) membership added by the end of the day.",
+        columns=columns(
+            ("LISTID", "integer"),
+            ("OBJECTTYPEID", "string"),
+            ("OBJECTID", "integer"),
+            ("ADDEDAT", "timestamp"),
+            INGESTEDAT,
+        ),
+        primary_key=("LISTID", "OBJECTID"),
+        references=(
+            Reference(("LISTID",), "LISTS", ("LISTID",)),
+            Reference(("OBJECTTYPEID", "OBJECTID"), "OBJECTS", ("OBJECTTYPEID", "OBJECTID")),
+        ),
+        upstream=("LISTS", "OBJECTS"),
+        produce=lists.produce_list_memberships,
     ),
 )
 

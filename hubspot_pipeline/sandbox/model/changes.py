@@ -8,7 +8,8 @@ Invariants the changes keep (and tests check):
 - association adds/removals and calculated-property changes leave `updatedAt` alone
   (calculated ones still add a history entry, newer than `updatedAt`);
 - a merge archives the merged record and appends its id to the survivor's `hs_merged_object_ids`;
-- `bulk_update=N` gives N contacts one property change at one identical timestamp;
+- `bulk_update=N` gives N contacts one property change at one instant between 13:00 and 14:00;
+  the N are contacts with no other write that day, so all N end the day sharing `lastmodifieddate`;
 - schema drift on every third day (day index % 3 == 2): alternately a new property and a new
   custom object type with records.
 """
@@ -79,6 +80,7 @@ class Day:
     # --- planning ----------------------------------------------------------------------------
 
     def _when(self, k: int) -> np.ndarray:
+        """k times within the day."""
         return self.start + self.rng.integers(0, DAY_MS, size=k)
 
     def _add(
@@ -222,10 +224,14 @@ class Day:
 
     def _plan_bulk(self) -> None:
         pool = self._alive("0-1")
+        writes = {"update", "merge", "event"}
+        busy = [op.idx for op in self.ops if op.type_id == "0-1" and op.kind in writes]
+        if busy:
+            pool = pool[~np.isin(pool, np.array(busy, dtype=np.int64))]
         k = min(self.bulk_update, len(pool))
         if k <= 0:
             return
-        ts = self.start + 13 * 3_600_000 + self.key % 3_600_000  # one instant shared by every record
+        ts = self.start + 13 * 3_600_000 + self.key % 3_600_000  # one instant between 13:00 and 14:00
         for idx in np.sort(self.rng.choice(pool, size=k, replace=False)):
             self._add(ts, "bulk", "0-1", idx)
 

@@ -137,7 +137,9 @@ def filler_props(type_id: str, count: int, taken: set[str], seed: int) -> list[P
     serial = 0
     while len(out) < count:
         serial += 1
-        hs = rng.chance(0.35)
+        hs = rng.chance(0.35) and not type_id.startswith(
+            "2-"
+        )  # custom objects hold no HubSpot-defined filler
         base = f"{rng.choice(_FILLER_A)}_{rng.choice(_FILLER_B)}"
         name = f"hs_{base}" if hs else base
         if name in taken:
