@@ -10,8 +10,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from hubspot_pipeline.hubspot import HubSpotClient
 from hubspot_pipeline.store import Destination
 from hubspot_pipeline.sync.rows import Rows
-from hubspot_pipeline.sync.sources import SOURCES
 from hubspot_pipeline.sync.snapshots import Snapshot, SnapshotStore
+from hubspot_pipeline.sync.sources import SOURCES
 from hubspot_pipeline.sync.timestamps import iso_ms, parse_ts
 
 

@@ -27,11 +27,11 @@ from hubspot_pipeline.store import Column, read_manifest
 from hubspot_pipeline.sync.index import TIMESTAMP, to_ms
 from hubspot_pipeline.sync.index_reader import IndexReader
 from hubspot_pipeline.sync.object_types import ObjectTypeInfo
+from hubspot_pipeline.sync.timestamps import iso_ms
 from hubspot_pipeline.tables.context import ExportContext
 from hubspot_pipeline.tables.definition_tables import object_type_name, object_types
 from hubspot_pipeline.tables.export import CheckOutcome, WrittenTable
 from hubspot_pipeline.tables.spec import Row, TableData, TableSpec
-from hubspot_pipeline.sync.timestamps import iso_ms
 
 PROPERTY_PREFIX = "PROPERTY_"
 ASSOCIATIONS_NOTE = (

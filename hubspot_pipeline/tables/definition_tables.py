@@ -11,9 +11,9 @@ from typing import Any
 
 from hubspot_pipeline.sync.definitions import present_types
 from hubspot_pipeline.sync.object_types import ObjectTypeInfo
+from hubspot_pipeline.sync.timestamps import iso_ms
 from hubspot_pipeline.tables.context import ExportContext
 from hubspot_pipeline.tables.spec import TableData, TableSpec
-from hubspot_pipeline.sync.timestamps import iso_ms
 
 BORROWED_NOTE = "definitions taken from the snapshot fetched for {snap_day}, filtered by creation time"
 

@@ -13,10 +13,10 @@ from collections.abc import Iterator
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from hubspot_pipeline.sync.timestamps import iso_ms
 from hubspot_pipeline.tables.context import ExportContext
 from hubspot_pipeline.tables.definition_tables import borrowed_notes
 from hubspot_pipeline.tables.spec import TableData, TableSpec
-from hubspot_pipeline.sync.timestamps import iso_ms
 
 REMOVALS_NOTE = "list membership removals cannot be dated by HubSpot's API: removals are taken as current"
 
