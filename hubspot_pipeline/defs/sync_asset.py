@@ -1,7 +1,5 @@
 """The CRM index sync as a daily-partitioned asset: upstream of the CRM tables, downstream of the definitions."""
 
-from __future__ import annotations
-
 from datetime import date
 
 import dagster as dg
@@ -10,8 +8,8 @@ from hubspot_pipeline.defs.assets import HUBSPOT_POOL, KEY_PREFIX, asset_key
 from hubspot_pipeline.defs.partitions import daily_partitions
 from hubspot_pipeline.defs.resources import ExportStoreResource, HubSpotResource
 from hubspot_pipeline.sync.full_sync import SyncPlan, sync_index, sync_plan
-from hubspot_pipeline.tables.context import ExportContext
 from hubspot_pipeline.sync.timestamps import iso_ms
+from hubspot_pipeline.tables.context import ExportContext
 
 CRM_INDEX_KEY = dg.AssetKey([KEY_PREFIX, "crm_index"])
 # The sync reads the day's definition snapshots: object types, property names, association pairs.
@@ -36,7 +34,7 @@ def crm_index(
     ctx = ExportContext(
         day=date.fromisoformat(context.partition_key),
         destination=export_store.destination(),
-        run_id=context.run_id,
+        run_id=context.run.run_id,
         client_factory=hubspot.client,
         log=context.log,
     )
@@ -48,7 +46,7 @@ def crm_index(
             ctx.snapshot("association_labels").data,
         )
 
-    outcome = sync_index(ctx.destination, ctx.as_of, context.run_id, lambda: ctx.client, plan, context.log)
+    outcome = sync_index(ctx.destination, ctx.as_of, context.run.run_id, lambda: ctx.client, plan, context.log)
     latest = outcome.manifest.generations[-1] if outcome.manifest.generations else None
     stats = latest.stats if latest is not None else {}
     metadata: dict[str, object] = {

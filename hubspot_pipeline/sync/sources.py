@@ -11,6 +11,7 @@ from typing import Any
 
 from hubspot_pipeline.hubspot import HubSpotClient
 from hubspot_pipeline.sync import definitions as d
+from hubspot_pipeline.sync import event_types as ev
 from hubspot_pipeline.sync import lists
 
 Fetcher = Callable[[HubSpotClient, Mapping[str, Any]], Any]
@@ -23,6 +24,8 @@ SOURCES: dict[str, tuple[tuple[str, ...], Fetcher]] = {
     "owners": ((), d.fetch_owners),
     "teams": ((), d.fetch_teams),
     "pipelines": (("schemas", "properties"), d.fetch_pipelines),
+    "event_types": ((), ev.fetch_event_types),
+    "event_definitions": ((), ev.fetch_event_definitions),
     "lists": ((), lists.fetch_lists),
     "list_memberships": (("lists",), lists.fetch_list_memberships),
 }

@@ -6,10 +6,12 @@ out, so a backfilled day that borrows a later snapshot still shows only what exi
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from typing import Any
 
 from hubspot_pipeline.sync.definitions import present_types
+from hubspot_pipeline.sync.event_types import EventTypeInfo, event_types
 from hubspot_pipeline.sync.object_types import ObjectTypeInfo
 from hubspot_pipeline.sync.timestamps import iso_ms
 from hubspot_pipeline.tables.context import ExportContext
@@ -33,9 +35,15 @@ def object_type_name(info: ObjectTypeInfo) -> str:
     return info.singular.upper()
 
 
+def account_event_types(ctx: ExportContext) -> list[EventTypeInfo]:
+    """The event types the account lists, custom ones existing by the end of the day."""
+    types = event_types(ctx.snapshot("event_types").data, ctx.snapshot("event_definitions").data)
+    return [t for t in types if ctx.created_by_day_end(t.created_at)]
+
+
 def produce_object_type_definitions(ctx: ExportContext, spec: TableSpec) -> Iterator[TableData]:
     ingested = ctx.snapshot("properties").fetched_at
-    rows = (
+    objects = (
         (
             t.type_id,
             "OBJECT",
@@ -52,40 +60,66 @@ def produce_object_type_definitions(ctx: ExportContext, spec: TableSpec) -> Iter
         )
         for t in object_types(ctx)
     )
-    yield TableData(
-        spec.name, spec.columns, rows, spec.primary_key, borrowed_notes(ctx, "schemas", "properties")
+    events_ingested = ctx.snapshot("event_definitions").fetched_at
+    events = (
+        (
+            e.type_id,
+            "EVENT",
+            e.name.upper(),
+            e.event_type,
+            e.label_singular,
+            e.label_plural,
+            e.table_name,
+            e.custom,
+            None,
+            iso_ms(e.created_at),
+            iso_ms(e.updated_at),
+            events_ingested,
+        )
+        for e in account_event_types(ctx)
+    )
+    notes = borrowed_notes(ctx, "schemas", "properties", "event_types", "event_definitions")
+    yield TableData(spec.name, spec.columns, itertools.chain(objects, events), spec.primary_key, notes)
+
+
+def _property_row(type_id: str, p: dict, fetched_at: str) -> tuple:
+    return (
+        type_id,
+        p["name"],
+        p.get("label"),
+        p.get("type"),
+        p.get("fieldType"),
+        p.get("groupName"),
+        p.get("description"),
+        p.get("options") or [],
+        p.get("displayOrder"),
+        bool(p.get("calculated", False)),
+        bool(p.get("hasUniqueValue", False)),
+        bool(p.get("hidden", False)),
+        bool(p.get("hubspotDefined", False)),
+        bool(p.get("archived", False)),
+        iso_ms(p.get("createdAt")),
+        iso_ms(p.get("updatedAt")),
+        fetched_at,
     )
 
 
 def produce_property_definitions(ctx: ExportContext, spec: TableSpec) -> Iterator[TableData]:
+    """Properties of every object type, then of every custom event type (standard events list none)."""
     snap = ctx.snapshot("properties")
+    events_ingested = ctx.snapshot("event_definitions").fetched_at
 
     def rows() -> Iterator[tuple]:
         for t in object_types(ctx):
             for p in sorted(snap.data.get(t.type_id, []), key=lambda p: p["name"]):
-                if not ctx.created_by_day_end(p.get("createdAt")):
-                    continue
-                yield (
-                    t.type_id,
-                    p["name"],
-                    p.get("label"),
-                    p.get("type"),
-                    p.get("fieldType"),
-                    p.get("groupName"),
-                    p.get("description"),
-                    p.get("options") or [],
-                    p.get("displayOrder"),
-                    bool(p.get("calculated", False)),
-                    bool(p.get("hasUniqueValue", False)),
-                    bool(p.get("hidden", False)),
-                    bool(p.get("hubspotDefined", False)),
-                    bool(p.get("archived", False)),
-                    iso_ms(p.get("createdAt")),
-                    iso_ms(p.get("updatedAt")),
-                    snap.fetched_at,
-                )
+                if ctx.created_by_day_end(p.get("createdAt")):
+                    yield _property_row(t.type_id, p, snap.fetched_at)
+        for e in account_event_types(ctx):
+            for p in sorted(e.properties, key=lambda p: p["name"]):
+                yield _property_row(e.type_id, p, events_ingested)
 
-    yield TableData(spec.name, spec.columns, rows(), spec.primary_key, borrowed_notes(ctx, "properties"))
+    notes = borrowed_notes(ctx, "properties", "event_definitions")
+    yield TableData(spec.name, spec.columns, rows(), spec.primary_key, notes)
 
 
 def association_name(src: ObjectTypeInfo, dst: ObjectTypeInfo, label: str | None) -> str:

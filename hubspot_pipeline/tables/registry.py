@@ -272,12 +272,7 @@ TABLES: tuple[TableSpec, ...] = (
         primary_key=("FROMOBJECTTYPEID", "FROMOBJECTID", "TOOBJECTTYPEID", "TOOBJECTID", "ASSOCIATIONTYPEID"),
         references=(
             Reference(("FROMOBJECTTYPEID", "FROMOBJECTID"), "OBJECTS", ("OBJECTTYPEID", "OBJECTID")),
-            Reference(
-                ("TOOBJECTTYPEID", "TOOBJECTID"),
-                "OBJECTS",
-                ("OBJECTTYPEID", "OBJECTID"),
-                name="references_objects_to_end",
-            ),
+            Reference(("TOOBJECTTYPEID", "TOOBJECTID"), "OBJECTS", ("OBJECTTYPEID", "OBJECTID")),
         ),
         upstream=("OBJECTS",),
         produce=crm.produce_associations,

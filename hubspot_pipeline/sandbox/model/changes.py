@@ -124,7 +124,8 @@ class Day:
         tid = table.type_id
         for idx, ts in zip(archive, self._when(len(archive)), strict=True):
             self._add(ts, "archive", tid, idx)
-        for surv, vic, ts in zip(survivors, victims, self._when(len(victims)), strict=True):
+        pairs = min(len(survivors), len(victims))  # a short pool can cut the survivor segment
+        for surv, vic, ts in zip(survivors[:pairs], victims[:pairs], self._when(pairs), strict=True):
             self._add(ts, "merge", tid, surv, vic)
         for idx, ts in zip(updates, self._when(len(updates)), strict=True):
             self._add(ts, "update", tid, idx)
