@@ -39,6 +39,7 @@ from hubspot_pipeline.sync.full_sync import (
     sync_plan,
 )
 from hubspot_pipeline.sync.index import (
+    ASSOCIATION_SCHEMA,
     HISTORY_SCHEMA,
     MANIFEST_KEY,
     RECORD_SCHEMA,
@@ -117,32 +118,30 @@ def test_full_sync_holds_every_record_history_entry_and_association(
     assert manifest.generations[0].watermark == "2026-03-01T00:00:00.000Z"
     assert {t.type_id for t in plan.types} >= {"0-1", "0-2", "0-3", "0-5"}
     assert any(t.custom for t in plan.types)
-    with IndexReader(LocalDestination(root)) as reader:
-        for info in plan.types:
-            live = {r.id for r in account.all_records(info.type_id, include_archived=False, properties=())}
-            every = list(account.all_records(info.type_id, properties=plan.properties[info.type_id]))
-            assert set(reader.as_of_ids(info.type_id, AS_OF).tolist()) == live, info.name
-            segments = {s.part: s for _, s in manifest.segments(info.type_id)}
-            assert segments["archived"].record_count == len(every) - len(live), info.name
-            assert segments["live"].history_rows + segments["archived"].history_rows == sum(
-                len(entries) for r in every for entries in r.history.values()
-            ), info.name
-        assert (
-            sum(s.record_count for g in manifest.generations for s in g.segments if s.part == "archived") > 0
-        )
-        for from_type, to_type in plan.pairs[:12]:
-            expected = {
-                (r.id, to_id, kind["typeId"], kind["category"], kind["label"])
-                for r in account.all_records(from_type, include_archived=False, properties=())
-                for to_id, kinds in account.associations(from_type, r.id, to_type)
-                for kind in kinds
-            }
-            got = {
-                (row["from_id"], row["to_id"], row["type_id"], row["category"], row["label"])
-                for batch, _ in reader.association_batches(from_type, to_type)
-                for row in batch.to_pylist()
-            }
-            assert got == expected, (from_type, to_type)
+    reader = IndexReader(LocalDestination(root))
+    for info in plan.types:
+        live = {r.id for r in account.all_records(info.type_id, include_archived=False, properties=())}
+        every = list(account.all_records(info.type_id, properties=plan.properties[info.type_id]))
+        assert set(reader.as_of_ids(info.type_id, AS_OF).tolist()) == live, info.name
+        segments = {s.part: s for _, s in manifest.segments(info.type_id)}
+        assert segments["archived"].record_count == len(every) - len(live), info.name
+        assert segments["live"].history_rows + segments["archived"].history_rows == sum(
+            len(entries) for r in every for entries in r.history.values()
+        ), info.name
+    assert sum(s.record_count for g in manifest.generations for s in g.segments if s.part == "archived") > 0
+    for from_type, to_type in plan.pairs[:12]:
+        expected = {
+            (r.id, to_id, kind["typeId"], kind["category"], kind["label"])
+            for r in account.all_records(from_type, include_archived=False, properties=())
+            for to_id, kinds in account.associations(from_type, r.id, to_type)
+            for kind in kinds
+        }
+        got = {
+            (row["from_id"], row["to_id"], row["type_id"], row["category"], row["label"])
+            for batch, _ in reader.association_batches(from_type, to_type)
+            for row in batch.to_pylist()
+        }
+        assert got == expected, (from_type, to_type)
 
 
 def test_full_sync_reads_ids_cheaply_and_properties_in_post_bodies(
@@ -251,19 +250,12 @@ class FakeAssociations:
 def _read_pair(counts: dict[int, int], tmp_path: Path) -> tuple[FakeAssociations, int, int]:
     tmp_path.mkdir()
     fake = FakeAssociations(counts)
-    ids = array("q", sorted(counts))
-    segment, extra = sync_associations(
-        fake,  # type: ignore[arg-type]
-        LocalDestination(tmp_path),
-        "g00001-test",
-        "0-2",
-        "0-1",
-        ids,
-        str(tmp_path),
-        Watermark(),
-    )
-    table = pq.read_table(tmp_path / segment.key)
-    assert segment.rows == table.num_rows == sum(counts.values())
+    with SegmentFile(ASSOCIATION_SCHEMA, tmp_path) as out:
+        rows, extra = sync_associations(fake, out, "0-2", "0-1", array("q", sorted(counts)), Watermark())  # type: ignore[arg-type]
+        assert out.upload(LocalDestination(tmp_path), "pair.parquet") == rows
+    table = pq.read_table(tmp_path / "pair.parquet")
+    assert rows == table.num_rows == sum(counts.values())
+    assert set(table.column("from_type").to_pylist()) == {"0-2"}
     for hub in (i for i, n in counts.items() if n > ASSOCIATION_PAGE):
         assert table.filter(pc.equal(table.column("from_id"), hub)).num_rows == counts[hub]
     return fake, extra, len(fake.bodies)
@@ -353,8 +345,7 @@ def test_as_of_rules_on_a_two_generation_index(tmp_path: Path) -> None:
     save_manifest(dest, IndexManifest([g1, g2]))
 
     def state(as_of: datetime) -> tuple[dict, dict, list]:
-        with IndexReader(dest) as reader:
-            batches = list(reader.as_of_batches("0-1", as_of, values=True, history=True))
+        batches = list(IndexReader(dest).as_of_batches("0-1", as_of, values=True, history=True))
         records = {r["object_id"]: r for b in batches for r in b.records.to_pylist()}
         values = {(v["object_id"], v["name"]): v["value"] for b in batches for v in b.values.to_pylist()}  # type: ignore[union-attr]
         history = [(h["object_id"], h["name"], h["value"]) for b in batches for h in b.history.to_pylist()]  # type: ignore[union-attr]
@@ -394,13 +385,13 @@ def test_calls_within_ten_percent_of_the_floor_at_small(tmp_path: Path) -> None:
         )
         expected = len(sb.account.associations("0-2", hub, "0-1"))
         assert expected > ASSOCIATION_PAGE
-        with IndexReader(LocalDestination(tmp_path)) as reader:
-            got = {
-                to_id
-                for batch, _ in reader.association_batches("0-2", "0-1")
-                for from_id, to_id in zip(
-                    batch.column("from_id").to_pylist(), batch.column("to_id").to_pylist(), strict=True
-                )
-                if from_id == hub
-            }
+        reader = IndexReader(LocalDestination(tmp_path))
+        got = {
+            to_id
+            for batch, _ in reader.association_batches("0-2", "0-1")
+            for from_id, to_id in zip(
+                batch.column("from_id").to_pylist(), batch.column("to_id").to_pylist(), strict=True
+            )
+            if from_id == hub
+        }
         assert len(got) == expected

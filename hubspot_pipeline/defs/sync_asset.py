@@ -46,7 +46,9 @@ def crm_index(
             ctx.snapshot("association_labels").data,
         )
 
-    outcome = sync_index(ctx.destination, ctx.as_of, context.run.run_id, lambda: ctx.client, plan, context.log)
+    outcome = sync_index(
+        ctx.destination, ctx.as_of, context.run.run_id, lambda: ctx.client, plan, context.log
+    )
     latest = outcome.manifest.generations[-1] if outcome.manifest.generations else None
     stats = latest.stats if latest is not None else {}
     metadata: dict[str, object] = {

@@ -232,15 +232,17 @@ def full_sync(
                 stats.live[info.type_id],
                 stats.archived[info.type_id],
             )
-        for from_type, to_type in plan.pairs:
-            ids = live_ids[from_type]
-            segment, extra = sync_associations(
-                client, destination, gen, from_type, to_type, ids, tmp, watermark
-            )
-            associations.append(segment)
-            pair = f"{from_type}/{to_type}"
-            stats.association_rows[pair] = segment.rows
-            stats.association_inputs[pair] = (len(ids), extra)
+        # one file for every pair (written pair after pair, so a reader's pair filter skips row groups)
+        key = association_key(gen)
+        with SegmentFile(ASSOCIATION_SCHEMA, tmp) as out:
+            for from_type, to_type in plan.pairs:
+                ids = live_ids[from_type]
+                rows, extra = sync_associations(client, out, from_type, to_type, ids, watermark)
+                associations.append(AssociationSegment(from_type, to_type, key, rows))
+                pair = f"{from_type}/{to_type}"
+                stats.association_rows[pair] = rows
+                stats.association_inputs[pair] = (len(ids), extra)
+            out.upload(destination, key)
     stats.api_calls = client.total_calls() - calls_before
     generation = Generation(
         id=gen,
@@ -387,46 +389,45 @@ def _int(value: Any) -> int | None:
 
 def sync_associations(
     client: HubSpotClient,
-    destination: Destination,
-    gen: str,
+    out: SegmentFile,
     from_type: str,
     to_type: str,
     from_ids: array,
-    tmp: str,
     watermark: Watermark,
-) -> tuple[AssociationSegment, int]:
-    """Every association of one ordered pair; returns the segment and the continuation inputs sent."""
+) -> tuple[int, int]:
+    """Every association of one ordered pair into `out`; returns the rows written and the
+    continuation inputs sent."""
     path = f"/crm/v4/associations/{from_type}/{to_type}/batch/read"
     continuations: deque[dict[str, str]] = deque()
     extra = 0
+    rows_before = out.rows_appended
     position = 0
-    with SegmentFile(ASSOCIATION_SCHEMA, tmp) as out:
-        while continuations or position < len(from_ids):
-            inputs = [continuations.popleft() for _ in range(min(len(continuations), ASSOCIATION_BATCH))]
-            take = ASSOCIATION_BATCH - len(inputs)
-            inputs += [{"id": str(i)} for i in from_ids[position : position + take]]
-            position += take
-            body = client.post(path, {"inputs": inputs})
-            watermark.observe(body)
-            rows: dict[str, list[Any]] = {name: [] for name in ASSOCIATION_SCHEMA.names}
-            for result in body.get("results") or []:
-                from_id = int(result["from"]["id"])
-                for target in result.get("to") or []:
-                    for kind in target.get("associationTypes") or []:
-                        rows["from_id"].append(from_id)
-                        rows["to_id"].append(int(target["toObjectId"]))
-                        rows["type_id"].append(int(kind["typeId"]))
-                        rows["category"].append(kind.get("category"))
-                        rows["label"].append(kind.get("label"))
-                after = ((result.get("paging") or {}).get("next") or {}).get("after")
-                if after:
-                    continuations.append({"id": str(from_id), "after": str(after)})
-                    extra += 1
-            out.append(
-                pa.Table.from_pydict(rows, schema=ASSOCIATION_SCHEMA).sort_by(
-                    [("from_id", "ascending"), ("to_id", "ascending"), ("type_id", "ascending")]
-                )
+    while continuations or position < len(from_ids):
+        inputs = [continuations.popleft() for _ in range(min(len(continuations), ASSOCIATION_BATCH))]
+        take = ASSOCIATION_BATCH - len(inputs)
+        inputs += [{"id": str(i)} for i in from_ids[position : position + take]]
+        position += take
+        body = client.post(path, {"inputs": inputs})
+        watermark.observe(body)
+        rows: dict[str, list[Any]] = {name: [] for name in ASSOCIATION_SCHEMA.names}
+        for result in body.get("results") or []:
+            from_id = int(result["from"]["id"])
+            for target in result.get("to") or []:
+                for kind in target.get("associationTypes") or []:
+                    rows["from_id"].append(from_id)
+                    rows["to_id"].append(int(target["toObjectId"]))
+                    rows["type_id"].append(int(kind["typeId"]))
+                    rows["category"].append(kind.get("category"))
+                    rows["label"].append(kind.get("label"))
+            after = ((result.get("paging") or {}).get("next") or {}).get("after")
+            if after:
+                continuations.append({"id": str(from_id), "after": str(after)})
+                extra += 1
+        count = len(rows["from_id"])
+        rows["from_type"], rows["to_type"] = [from_type] * count, [to_type] * count
+        out.append(
+            pa.Table.from_pydict(rows, schema=ASSOCIATION_SCHEMA).sort_by(
+                [("from_id", "ascending"), ("to_id", "ascending"), ("type_id", "ascending")]
             )
-        key = association_key(gen, from_type, to_type)
-        segment = AssociationSegment(from_type, to_type, key, out.upload(destination, key))
-    return segment, extra
+        )
+    return out.rows_appended - rows_before, extra

@@ -6,12 +6,14 @@ read once per record and a past day costs no call. Layout (keys relative to the 
     _state/index/manifest.json                                   the index manifest, written last
     _state/index/<gen>/<type_id>/records-<part>.parquet          one row per record
     _state/index/<gen>/<type_id>/history-<part>.parquet          one row per historical property value
-    _state/index/<gen>/associations/<from>_to_<to>.parquet       one row per (from id, to id, type id)
+    _state/index/<gen>/associations.parquet                      one row per (from type, to type, from id,
+                                                                 to id, association type id)
 
 - A *generation* `<gen>` (`g00001-<run8>`) holds the immutable segment files one sync run wrote:
   per object type a `live` part and an `archived` part (tombstones: `archived`, `archived_at`), each
   a records file and a history file sorted by `object_id` (row-group statistics let readers scan a
-  range of ids), and per ordered pair of types with association definitions one associations file.
+  range of ids), and one associations file holding every ordered pair of types with association
+  definitions, pair after pair (the manifest lists each pair with its row count).
 - `manifest.json` lists the generations in order with their segments, the `watermark` (server time
   at which the generation's reads began: every change before it is in the index) and `ingested_at`
   (wall-clock time of the fetch: the tables' INGESTEDAT). It is replaced whole, after every segment
@@ -70,6 +72,8 @@ HISTORY_SCHEMA = pa.schema(
 
 ASSOCIATION_SCHEMA = pa.schema(
     [
+        pa.field("from_type", pa.string(), nullable=False),
+        pa.field("to_type", pa.string(), nullable=False),
         pa.field("from_id", pa.int64(), nullable=False),
         pa.field("to_id", pa.int64(), nullable=False),
         pa.field("type_id", pa.int64(), nullable=False),
@@ -93,6 +97,8 @@ class RecordSegment:
 
 @dataclass(frozen=True)
 class AssociationSegment:
+    """One ordered pair's rows in a generation's associations file (`key`, shared by its pairs)."""
+
     from_type: str
     to_type: str
     key: str
@@ -192,8 +198,8 @@ def segment_key(generation: str, type_id: str, kind: str, part: str) -> str:
     return f"{INDEX_PREFIX}/{generation}/{type_id}/{kind}-{part}.parquet"
 
 
-def association_key(generation: str, from_type: str, to_type: str) -> str:
-    return f"{INDEX_PREFIX}/{generation}/associations/{from_type}_to_{to_type}.parquet"
+def association_key(generation: str) -> str:
+    return f"{INDEX_PREFIX}/{generation}/associations.parquet"
 
 
 def to_ms(value: str | datetime | None) -> int | None:

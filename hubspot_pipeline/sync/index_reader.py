@@ -16,14 +16,15 @@ batch (sized from the history rows per record), never by the account.
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from types import TracebackType
 from urllib.parse import unquote, urlparse
 
 import numpy as np
@@ -72,43 +73,48 @@ class AsOfBatch:
     history: pa.Table | None
 
 
+class _LocalCopies:
+    """Local files of a remote store's segments, one copy per process.
+
+    A segment named by a manifest is never rewritten (a new sync writes a new generation), so a copy
+    never goes stale and every reader of the process (one per exported table) shares it.
+    """
+
+    def __init__(self) -> None:
+        self._dir: str | None = None
+        self._paths: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def path(self, destination: Destination, key: str) -> str:
+        url = destination.url_for(key)
+        if url.startswith("file://"):  # a local folder: read in place
+            return unquote(urlparse(url).path)
+        with self._lock:
+            if url not in self._paths:
+                if self._dir is None:
+                    self._dir = tempfile.mkdtemp(prefix="hubspot-index-read-")
+                    atexit.register(shutil.rmtree, self._dir, True)
+                path = os.path.join(self._dir, f"{len(self._paths):06d}.parquet")
+                with destination.open_read(key) as src, open(path, "wb") as dst:
+                    shutil.copyfileobj(src, dst, 1024 * 1024)
+                self._paths[url] = path
+            return self._paths[url]
+
+
+_LOCAL_COPIES = _LocalCopies()
+
+
 class IndexReader:
-    """Reads one index manifest's segments; use as a context manager (it may cache files locally)."""
+    """Reads the segments one index manifest lists (the store's current manifest by default)."""
 
     def __init__(self, destination: Destination, manifest: IndexManifest | None = None) -> None:
         self.destination = destination
         self.manifest = manifest if manifest is not None else load_manifest(destination)
-        self._cache: tempfile.TemporaryDirectory[str] | None = None
         self._datasets: dict[str, ds.Dataset] = {}
 
-    def __enter__(self) -> IndexReader:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
-
-    def close(self) -> None:
-        self._datasets.clear()
-        if self._cache is not None:
-            self._cache.cleanup()
-            self._cache = None
-
-    # -- files ---------------------------------------------------------------------------------
-
     def _dataset(self, key: str) -> ds.Dataset:
-        """A segment as a pyarrow dataset: read in place from a local folder, else copied once to a temp file."""
         if key not in self._datasets:
-            url = self.destination.url_for(key)
-            if url.startswith("file://"):
-                path = unquote(urlparse(url).path)
-            else:
-                if self._cache is None:
-                    self._cache = tempfile.TemporaryDirectory(prefix="hubspot-index-read-")
-                path = os.path.join(self._cache.name, key.replace("/", "__"))
-                with self.destination.open_read(key) as src, open(path, "wb") as dst:
-                    shutil.copyfileobj(src, dst, 1024 * 1024)
+            path = _LOCAL_COPIES.path(self.destination, key)
             self._datasets[key] = ds.dataset(Path(path), format="parquet")
         return self._datasets[key]
 
@@ -221,7 +227,8 @@ class IndexReader:
                 raise ValueError(
                     f"association segment scope {segment.scope!r} is not supported by this reader"
                 )
-            for batch in self._dataset(segment.key).to_batches(batch_size=64_000):
+            pair = (ds.field("from_type") == from_type) & (ds.field("to_type") == to_type)
+            for batch in self._dataset(segment.key).to_batches(filter=pair, batch_size=64_000):
                 yield batch, generation.ingested_at
 
 

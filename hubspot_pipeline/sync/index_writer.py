@@ -31,7 +31,8 @@ class SegmentFile:
         os.close(fd)
         self.path = Path(path)
         self.schema = schema
-        self.rows = 0
+        self.rows = 0  # rows written to the file so far
+        self.rows_appended = 0  # rows handed to `append` so far (written or pending)
         self._row_group_rows = row_group_rows
         self._pending: list[pa.Table] = []
         self._pending_rows = 0
@@ -43,6 +44,7 @@ class SegmentFile:
             return
         self._pending.append(table.select(self.schema.names).cast(self.schema))
         self._pending_rows += table.num_rows
+        self.rows_appended += table.num_rows
         if self._pending_rows >= self._row_group_rows:
             self._flush()
 

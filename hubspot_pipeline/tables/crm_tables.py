@@ -14,7 +14,7 @@ exist in OBJECTS of the day; their manifests say so.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -25,7 +25,7 @@ import pyarrow.csv as pa_csv
 
 from hubspot_pipeline.store import Column, read_manifest
 from hubspot_pipeline.sync.index import TIMESTAMP, to_ms
-from hubspot_pipeline.sync.index_reader import IndexReader
+from hubspot_pipeline.sync.index_reader import AsOfBatch, IndexReader
 from hubspot_pipeline.sync.object_types import ObjectTypeInfo
 from hubspot_pipeline.sync.timestamps import iso_ms
 from hubspot_pipeline.tables.context import ExportContext
@@ -93,125 +93,124 @@ def _record_positions(records: pa.Table, object_ids: pa.ChunkedArray) -> np.ndar
     return np.searchsorted(records.column("object_id").to_numpy(), object_ids.to_numpy())
 
 
+def _rows(
+    ctx: ExportContext,
+    reader: IndexReader,
+    types: Sequence[ObjectTypeInfo],
+    make: Callable[[ObjectTypeInfo, list[str], AsOfBatch], Iterable[Row]],
+    **wanted: bool,
+) -> Iterator[Row]:
+    """Rows of a table, type by type and batch by batch of the records that exist as of the day."""
+    for info in types:
+        names = property_names(ctx, info)
+        for batch in reader.as_of_batches(info.type_id, ctx.as_of, **wanted):
+            yield from make(info, names, batch)
+
+
 # -- OBJECTS and OBJECTS_<PLURAL> ------------------------------------------------------------------
 
 
 def produce_objects(ctx: ExportContext, spec: TableSpec) -> Iterator[TableData]:
-    with IndexReader(ctx.destination) as reader:
-        types = object_types(ctx)
-
-        def combined() -> Iterator[Row]:
-            for info in types:
-                for batch in reader.as_of_batches(info.type_id, ctx.as_of):
-                    yield from _prefixes(info.type_id, batch.records)
-
-        yield TableData(spec.name, spec.columns, combined(), spec.primary_key)
-        for info in types:
-            names = property_names(ctx, info)
-            yield TableData(
-                f"OBJECTS_{info.table_suffix}",
-                object_columns(spec, names),
-                _wide_rows(ctx, reader, info, names),
-                spec.primary_key,
-            )
+    reader, types = IndexReader(ctx.destination), object_types(ctx)
+    yield TableData(spec.name, spec.columns, _rows(ctx, reader, types, _object_rows), spec.primary_key)
+    for info in types:
+        yield TableData(
+            f"OBJECTS_{info.table_suffix}",
+            object_columns(spec, property_names(ctx, info)),
+            _rows(ctx, reader, [info], _wide_rows, values=True),
+            spec.primary_key,
+        )
 
 
-def _wide_rows(
-    ctx: ExportContext, reader: IndexReader, info: ObjectTypeInfo, names: list[str]
-) -> Iterator[Row]:
+def _object_rows(info: ObjectTypeInfo, names: list[str], batch: AsOfBatch) -> list[Row]:
+    return _prefixes(info.type_id, batch.records)
+
+
+def _wide_rows(info: ObjectTypeInfo, names: list[str], batch: AsOfBatch) -> Iterator[Row]:
     """One row per record: the shared columns, then each property's value as of the day (or NULL)."""
-    name_array = pa.array(names, pa.string())
-    for batch in reader.as_of_batches(info.type_id, ctx.as_of, values=True):
-        assert batch.values is not None
-        values = _known(batch.values, names)
-        grid = np.full((batch.records.num_rows, len(names)), None, dtype=object)
-        rows = _record_positions(batch.records, values.column("object_id"))
-        cols = pc.index_in(values.column("name"), value_set=name_array).to_numpy(zero_copy_only=False)
-        grid[rows, cols.astype(np.int64)] = np.array(values.column("value").to_pylist(), dtype=object)
-        for prefix, cells in zip(_prefixes(info.type_id, batch.records), grid.tolist(), strict=True):
-            yield (*prefix, *cells)
+    assert batch.values is not None
+    values = _known(batch.values, names)
+    grid = np.full((batch.records.num_rows, len(names)), None, dtype=object)
+    rows = _record_positions(batch.records, values.column("object_id"))
+    cols = pc.index_in(values.column("name"), value_set=pa.array(names, pa.string()))
+    grid[rows, cols.to_numpy(zero_copy_only=False).astype(np.int64)] = np.array(
+        values.column("value").to_pylist(), dtype=object
+    )
+    for prefix, cells in zip(_prefixes(info.type_id, batch.records), grid.tolist(), strict=True):
+        yield (*prefix, *cells)
 
 
 # -- OBJECT_WITH_OBJECT_PROPERTIES ---------------------------------------------------------------
 
 
 def produce_object_with_properties(ctx: ExportContext, spec: TableSpec) -> Iterator[TableData]:
-    def rows(reader: IndexReader) -> Iterator[Row]:
-        for info in object_types(ctx):
-            names = property_names(ctx, info)
-            for batch in reader.as_of_batches(info.type_id, ctx.as_of, values=True):
-                assert batch.values is not None
-                values = _known(batch.values, names)
-                maps: list[dict[str, str]] = [{} for _ in range(batch.records.num_rows)]
-                positions = _record_positions(batch.records, values.column("object_id"))
-                # values are sorted by (record, name), so each dict is filled in name order
-                for pos, name, value in zip(
-                    positions.tolist(),
-                    values.column("name").to_pylist(),
-                    values.column("value").to_pylist(),
-                    strict=True,
-                ):
-                    maps[pos][name] = value
-                for prefix, props in zip(_prefixes(info.type_id, batch.records), maps, strict=True):
-                    yield (*prefix, props)
+    rows = _rows(ctx, IndexReader(ctx.destination), object_types(ctx), _json_rows, values=True)
+    yield TableData(spec.name, spec.columns, rows, spec.primary_key)
 
-    with IndexReader(ctx.destination) as reader:
-        yield TableData(spec.name, spec.columns, rows(reader), spec.primary_key)
+
+def _json_rows(info: ObjectTypeInfo, names: list[str], batch: AsOfBatch) -> Iterator[Row]:
+    assert batch.values is not None
+    values = _known(batch.values, names)
+    maps: list[dict[str, str]] = [{} for _ in range(batch.records.num_rows)]
+    positions = _record_positions(batch.records, values.column("object_id"))
+    # values are sorted by (record, name), so each object is filled in name order
+    for pos, name, value in zip(
+        positions.tolist(), values.column("name").to_pylist(), values.column("value").to_pylist(), strict=True
+    ):
+        maps[pos][name] = value
+    for prefix, props in zip(_prefixes(info.type_id, batch.records), maps, strict=True):
+        yield (*prefix, props)
 
 
 # -- OBJECT_PROPERTIES -----------------------------------------------------------------------------
 
 
 def produce_object_properties(ctx: ExportContext, spec: TableSpec) -> Iterator[TableData]:
-    def rows(reader: IndexReader) -> Iterator[Row]:
-        for info in object_types(ctx):
-            names = property_names(ctx, info)
-            for batch in reader.as_of_batches(info.type_id, ctx.as_of, values=True):
-                assert batch.values is not None
-                values = _known(batch.values, names)
-                ingested = _ingested(batch.records)
-                positions = _record_positions(batch.records, values.column("object_id"))
-                yield from zip(
-                    [info.type_id] * values.num_rows,
-                    values.column("object_id").to_pylist(),
-                    values.column("name").to_pylist(),
-                    values.column("value").to_pylist(),
-                    values.column("timestamp").cast(pa.int64()).to_pylist(),
-                    [ingested[p] for p in positions.tolist()],
-                    strict=True,
-                )
+    rows = _rows(ctx, IndexReader(ctx.destination), object_types(ctx), _value_rows, values=True)
+    yield TableData(spec.name, spec.columns, rows, spec.primary_key)
 
-    with IndexReader(ctx.destination) as reader:
-        yield TableData(spec.name, spec.columns, rows(reader), spec.primary_key)
+
+def _value_rows(info: ObjectTypeInfo, names: list[str], batch: AsOfBatch) -> Iterator[Row]:
+    assert batch.values is not None
+    values = _known(batch.values, names)
+    ingested = _ingested(batch.records)
+    positions = _record_positions(batch.records, values.column("object_id"))
+    return zip(
+        [info.type_id] * values.num_rows,
+        values.column("object_id").to_pylist(),
+        values.column("name").to_pylist(),
+        values.column("value").to_pylist(),
+        values.column("timestamp").cast(pa.int64()).to_pylist(),
+        [ingested[p] for p in positions.tolist()],
+        strict=True,
+    )
 
 
 # -- OBJECT_PROPERTIES_HISTORY ---------------------------------------------------------------------
 
 
 def produce_object_properties_history(ctx: ExportContext, spec: TableSpec) -> Iterator[TableData]:
-    def rows(reader: IndexReader) -> Iterator[Row]:
-        for info in object_types(ctx):
-            names = property_names(ctx, info)
-            for batch in reader.as_of_batches(info.type_id, ctx.as_of, history=True):
-                assert batch.history is not None
-                history = _known(batch.history, names)
-                ingested = _ingested(batch.records)
-                positions = _record_positions(batch.records, history.column("object_id"))
-                yield from zip(
-                    [info.type_id] * history.num_rows,
-                    history.column("object_id").to_pylist(),
-                    history.column("name").to_pylist(),
-                    history.column("value").to_pylist(),
-                    history.column("timestamp").cast(pa.int64()).to_pylist(),
-                    [ingested[p] for p in positions.tolist()],
-                    history.column("source_type").to_pylist(),
-                    history.column("source_id").to_pylist(),
-                    history.column("updated_by_user_id").to_pylist(),
-                    strict=True,
-                )
+    rows = _rows(ctx, IndexReader(ctx.destination), object_types(ctx), _history_rows, history=True)
+    yield TableData(spec.name, spec.columns, rows, spec.primary_key)
 
-    with IndexReader(ctx.destination) as reader:
-        yield TableData(spec.name, spec.columns, rows(reader), spec.primary_key)
+
+def _history_rows(info: ObjectTypeInfo, names: list[str], batch: AsOfBatch) -> Iterator[Row]:
+    assert batch.history is not None
+    history = _known(batch.history, names)
+    ingested = _ingested(batch.records)
+    positions = _record_positions(batch.records, history.column("object_id"))
+    return zip(
+        [info.type_id] * history.num_rows,
+        history.column("object_id").to_pylist(),
+        history.column("name").to_pylist(),
+        history.column("value").to_pylist(),
+        history.column("timestamp").cast(pa.int64()).to_pylist(),
+        [ingested[p] for p in positions.tolist()],
+        history.column("source_type").to_pylist(),
+        history.column("source_id").to_pylist(),
+        history.column("updated_by_user_id").to_pylist(),
+        strict=True,
+    )
 
 
 # -- ASSOCIATIONS and ASSOCIATIONS_<FROM>_TO_<TO> ---------------------------------------------------
@@ -269,53 +268,53 @@ def _pair_rows(
 
 
 def produce_associations(ctx: ExportContext, spec: TableSpec) -> Iterator[TableData]:
-    with IndexReader(ctx.destination) as reader:
-        types = {t.type_id: t for t in object_types(ctx)}
-        pairs = [(f, t) for f, t in reader.manifest.pairs() if f in types and t in types]
-        live = _LiveIds(reader, ctx)
-        notes = [ASSOCIATIONS_NOTE.format(watermark=iso_ms(reader.manifest.watermark) or "never")]
+    reader = IndexReader(ctx.destination)
+    types = {t.type_id: t for t in object_types(ctx)}
+    pairs = [(f, t) for f, t in reader.manifest.pairs() if f in types and t in types]
+    live = _LiveIds(reader, ctx)
+    notes = [ASSOCIATIONS_NOTE.format(watermark=iso_ms(reader.manifest.watermark) or "never")]
 
-        def combined() -> Iterator[Row]:
-            for from_type, to_type in pairs:
-                for batch, ingested in _pair_rows(reader, live, from_type, to_type):
-                    n = batch.num_rows
-                    yield from zip(
-                        [from_type] * n,
-                        batch.column("from_id").to_pylist(),
-                        [to_type] * n,
-                        batch.column("to_id").to_pylist(),
-                        batch.column("type_id").to_pylist(),
-                        batch.column("category").to_pylist(),
-                        batch.column("label").to_pylist(),
-                        [ingested] * n,
-                        strict=True,
-                    )
-
-        def per_pair(from_type: str, to_type: str) -> Iterator[Row]:
+    def combined() -> Iterator[Row]:
+        for from_type, to_type in pairs:
             for batch, ingested in _pair_rows(reader, live, from_type, to_type):
-                categories, labels = batch.column("category").to_pylist(), batch.column("label").to_pylist()
+                n = batch.num_rows
                 yield from zip(
+                    [from_type] * n,
                     batch.column("from_id").to_pylist(),
+                    [to_type] * n,
                     batch.column("to_id").to_pylist(),
                     batch.column("type_id").to_pylist(),
-                    categories,
-                    labels,
-                    [is_primary(c, label) for c, label in zip(categories, labels, strict=True)],
-                    [ingested] * batch.num_rows,
+                    batch.column("category").to_pylist(),
+                    batch.column("label").to_pylist(),
+                    [ingested] * n,
                     strict=True,
                 )
 
-        yield TableData(spec.name, spec.columns, combined(), spec.primary_key, notes)
-        for from_type, to_type in pairs:
-            src, dst = types[from_type], types[to_type]
-            columns = pair_columns(src, dst, spec.columns[-1])
-            yield TableData(
-                f"ASSOCIATIONS_{src.table_suffix}_TO_{dst.table_suffix}",
-                columns,
-                per_pair(from_type, to_type),
-                (columns[0].name, columns[1].name, columns[2].name),
-                notes,
+    def per_pair(from_type: str, to_type: str) -> Iterator[Row]:
+        for batch, ingested in _pair_rows(reader, live, from_type, to_type):
+            categories, labels = batch.column("category").to_pylist(), batch.column("label").to_pylist()
+            yield from zip(
+                batch.column("from_id").to_pylist(),
+                batch.column("to_id").to_pylist(),
+                batch.column("type_id").to_pylist(),
+                categories,
+                labels,
+                [is_primary(c, label) for c, label in zip(categories, labels, strict=True)],
+                [ingested] * batch.num_rows,
+                strict=True,
             )
+
+    yield TableData(spec.name, spec.columns, combined(), spec.primary_key, notes)
+    for from_type, to_type in pairs:
+        src, dst = types[from_type], types[to_type]
+        columns = pair_columns(src, dst, spec.columns[-1])
+        yield TableData(
+            f"ASSOCIATIONS_{src.table_suffix}_TO_{dst.table_suffix}",
+            columns,
+            per_pair(from_type, to_type),
+            (columns[0].name, columns[1].name, columns[2].name),
+            notes,
+        )
 
 
 # -- checks ------------------------------------------------------------------------------------------
@@ -341,12 +340,12 @@ def check_values_match_history(ctx: ExportContext, written: list[WrittenTable]) 
     """
     table = written[0].result.table
     expected: dict[str, tuple[int, int]] = {}
-    with IndexReader(ctx.destination) as reader:
-        for info in object_types(ctx):
-            names = property_names(ctx, info)
-            for batch in reader.as_of_batches(info.type_id, ctx.as_of, history=True):
-                assert batch.history is not None
-                _add_hashes(expected, info.type_id, _latest_by_grouping(_known(batch.history, names)))
+    reader = IndexReader(ctx.destination)
+    for info in object_types(ctx):
+        names = property_names(ctx, info)
+        for batch in reader.as_of_batches(info.type_id, ctx.as_of, history=True):
+            assert batch.history is not None
+            _add_hashes(expected, info.type_id, _latest_by_grouping(_known(batch.history, names)))
     actual: dict[str, tuple[int, int]] = {}
     for part in _read_parts(ctx, table):
         for type_id in pc.unique(part.column("OBJECTTYPEID")).to_pylist():

@@ -5,6 +5,7 @@ from __future__ import annotations
 from hubspot_pipeline.store import Column
 from hubspot_pipeline.tables import crm_tables as crm
 from hubspot_pipeline.tables import definition_tables as d
+from hubspot_pipeline.tables import event_tables as events
 from hubspot_pipeline.tables import list_tables as lists
 from hubspot_pipeline.tables.spec import CustomCheck, Reference, TableSpec, columns
 
@@ -315,6 +316,35 @@ TABLES: tuple[TableSpec, ...] = (
         ),
         upstream=("LISTS", "OBJECTS"),
         produce=lists.produce_list_memberships,
+    ),
+    TableSpec(
+        name="EVENTS",
+        group="events",
+        description=(
+            "One row per event occurrence of the day, every type; the per-type tables EVENTS_<NAME> "
+            "hold the same rows with one PROPERTY_<NAME> column per event property."
+        ),
+        columns=columns(
+            ("ID", "string"),
+            ("EVENTTYPE", "string"),
+            ("OBJECTTYPEID", "string"),
+            ("OBJECTID", "integer"),
+            ("OCCURREDAT", "timestamp"),
+            ("PROPERTIES", "json"),
+            INGESTEDAT,
+        ),
+        primary_key=("ID",),
+        references=(Reference(("OBJECTTYPEID", "OBJECTID"), "OBJECTS", ("OBJECTTYPEID", "OBJECTID")),),
+        upstream=("OBJECTS", "OBJECT_AND_EVENT_TYPE_DEFINITIONS"),
+        asset_deps=(CRM_INDEX,),
+        produce=events.produce_events,
+        custom_checks=(
+            CustomCheck(
+                "occurred_within_day",
+                "Every OCCURREDAT falls within the partition's day.",
+                events.check_occurred_within_day,
+            ),
+        ),
     ),
 )
 

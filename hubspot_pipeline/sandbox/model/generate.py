@@ -8,6 +8,7 @@ from the record's overlay.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -41,6 +42,8 @@ CREATE_KEY = stable_hash("create-source")
 # The property that carries a ~100 KB value on a few records of these types.
 BIG_PROPS = {"0-1": "message", "0-2": "description", "0-46": "hs_note_body"}
 BIG_EVERY = 5003  # records with idx % BIG_EVERY == 7 get the big value
+# Kinds whose history follows from the record alone (no draws of their own); activity kinds too.
+FIXED_KINDS = frozenset({"object_id", "createdate", "lastmodified", "merged_ids"})
 
 
 @cache
@@ -57,6 +60,10 @@ def big_text() -> str:
     return "".join(parts)[:100_000]
 
 
+# Draws one value of a scalar kind for a record.
+ScalarDraw = Callable[["RecordCtx", Rng], str]
+
+
 @dataclass(slots=True)
 class RecordCtx:
     """What generation needs to know about one record."""
@@ -68,6 +75,7 @@ class RecordCtx:
     created: int
     base_updated: int
     _events: list[tuple[int, str, int]] | None = field(default=None)
+    _create_source: Source | None = field(default=None)
 
 
 class Sources:
@@ -130,6 +138,7 @@ class Generator:
         self.events = events
         self.sources = sources
         self.product_ids = product_ids
+        self._scalars = self._scalar_kinds()
 
     # --- record level -------------------------------------------------------------------------
 
@@ -159,7 +168,9 @@ class Generator:
 
     def create_source(self, ctx: RecordCtx) -> Source:
         """Who created the record (shared by its system properties)."""
-        return Rng(combine(ctx.seed, CREATE_KEY)).choice(self.sources.create)
+        if ctx._create_source is None:
+            ctx._create_source = Rng(combine(ctx.seed, CREATE_KEY)).choice(self.sources.create)
+        return ctx._create_source
 
     # --- property level -----------------------------------------------------------------------
 
@@ -173,47 +184,26 @@ class Generator:
         return (newer + base)[: ctx.table.history_cap]
 
     def value(self, ctx: RecordCtx, spec: PropSpec) -> str | None:
-        """Current value (the newest history value), or None."""
-        hist = self.history(ctx, spec)
-        return hist[0][0] if hist else None
+        """Current value (the newest history value), or None; draws no history."""
+        ov = ctx.table.overlay.get(ctx.idx)
+        newer = ov.props.get(spec.name) if ov is not None else None
+        return newer[0][0] if newer else self.base_value(ctx, spec)
 
     def base_history(self, ctx: RecordCtx, spec: PropSpec) -> list[Entry]:
         """History generated for the record as of its base updatedAt, newest first."""
-        kind = spec.kind
-        if kind == "object_id":
-            return [(str(ctx.id), ctx.created, self.create_source(ctx))]
-        if kind == "createdate":
-            return [(iso_ms(ctx.created), ctx.created, self.create_source(ctx))]
-        if kind == "lastmodified":
-            return [(iso_ms(ctx.base_updated), ctx.base_updated, self.create_source(ctx))]
-        if kind == "merged_ids":
+        fixed = self._fixed_history(ctx, spec)
+        if fixed is not None:
+            return fixed
+        filled = self._filled(ctx, spec)
+        if filled is None:
             return []
-        if kind.startswith("activity:"):
-            return self._activity_history(ctx, kind[9:])
-        lo = max(ctx.created, spec.created_ms)
-        hi = ctx.base_updated
-        if lo > hi:
-            return []
-        rng = Rng(combine(ctx.seed, spec.key))
-        big = ctx.idx % BIG_EVERY == 7 and BIG_PROPS.get(ctx.table.type_id) == spec.name
-        if not big and rng.random() >= spec.fill:
-            return []
-        if kind == "pipeline":
+        rng, big = filled
+        if spec.kind == "pipeline":
             return [(self.pipeline_of(ctx).id, ctx.created, self.create_source(ctx))]
-        r = rng.random()
-        n = 1 if r < 0.72 else 2 if r < 0.88 else 3 if r < 0.95 else rng.between(4, 60)
-        n = min(n, ctx.table.history_cap)
-        span = hi - lo + 1
-        first = lo if (spec.created_ms <= ctx.created and rng.chance(0.75)) else lo + rng.below(span)
+        n, first = self._shape(ctx, spec, rng)
+        hi = ctx.base_updated
         times = [first, *sorted(first + rng.below(hi - first + 1) for _ in range(n - 1))]
-        if kind == "stage":
-            values = self._stage_values(ctx, rng, n)
-        else:
-            values = []
-            prev = None
-            for _ in range(n):
-                prev = self.draw_value(ctx, spec, rng, prev)
-                values.append(prev)
+        values = self._values(ctx, spec, rng, n)
         if big:
             values[-1] = f"[{ctx.id}] {big_text()}"
         src = self.sources
@@ -228,6 +218,71 @@ class Generator:
             out.append((values[k], times[k], source))
         out.reverse()
         return out
+
+    def base_value(self, ctx: RecordCtx, spec: PropSpec) -> str | None:
+        """`base_history(ctx, spec)[0][0]` (or None) without drawing what only the history shows.
+
+        The stream is the same; the later timestamps are skipped over in one step and the
+        sources, drawn after the values, are not drawn at all.
+        """
+        fixed = self._fixed_history(ctx, spec)
+        if fixed is not None:
+            return fixed[0][0] if fixed else None
+        filled = self._filled(ctx, spec)
+        if filled is None:
+            return None
+        rng, big = filled
+        if spec.kind == "pipeline":
+            return self.pipeline_of(ctx).id
+        if big:
+            return f"[{ctx.id}] {big_text()}"
+        n, _ = self._shape(ctx, spec, rng)
+        rng.skip(n - 1)  # the n - 1 later timestamps take one draw each
+        return self._values(ctx, spec, rng, n)[-1]
+
+    def _fixed_history(self, ctx: RecordCtx, spec: PropSpec) -> list[Entry] | None:
+        """History of the kinds that draw nothing of their own (system and activity ones), else None."""
+        kind = spec.kind
+        if kind not in FIXED_KINDS:
+            return self._activity_history(ctx, kind[9:]) if kind.startswith("activity:") else None
+        if kind == "merged_ids":
+            return []
+        if kind == "object_id":
+            return [(str(ctx.id), ctx.created, self.create_source(ctx))]
+        if kind == "createdate":
+            return [(iso_ms(ctx.created), ctx.created, self.create_source(ctx))]
+        return [(iso_ms(ctx.base_updated), ctx.base_updated, self.create_source(ctx))]  # lastmodified
+
+    def _filled(self, ctx: RecordCtx, spec: PropSpec) -> tuple[Rng, bool] | None:
+        """The (record, property) stream after its fill draw and whether it holds the big value; None if unset."""
+        if max(ctx.created, spec.created_ms) > ctx.base_updated:
+            return None
+        rng = Rng(combine(ctx.seed, spec.key))
+        big = ctx.idx % BIG_EVERY == 7 and BIG_PROPS.get(ctx.table.type_id) == spec.name
+        if not big and rng.random() >= spec.fill:
+            return None
+        return rng, big
+
+    def _shape(self, ctx: RecordCtx, spec: PropSpec, rng: Rng) -> tuple[int, int]:
+        """(number of values, first timestamp) of a set property's generated history."""
+        r = rng.random()
+        n = 1 if r < 0.72 else 2 if r < 0.88 else 3 if r < 0.95 else rng.between(4, 60)
+        n = min(n, ctx.table.history_cap)
+        lo = max(ctx.created, spec.created_ms)
+        span = ctx.base_updated - lo + 1
+        first = lo if (spec.created_ms <= ctx.created and rng.chance(0.75)) else lo + rng.below(span)
+        return n, first
+
+    def _values(self, ctx: RecordCtx, spec: PropSpec, rng: Rng, n: int) -> list[str]:
+        """The n values of a generated history, oldest first (each drawn knowing the one before)."""
+        if spec.kind == "stage":
+            return self._stage_values(ctx, rng, n)
+        values: list[str] = []
+        prev = None
+        for _ in range(n):
+            prev = self.draw_value(ctx, spec, rng, prev)
+            values.append(prev)
+        return values
 
     def _activity_history(self, ctx: RecordCtx, event_kind: str) -> list[Entry]:
         if not self.events.has_events(ctx.table.type_id):
@@ -262,6 +317,8 @@ class Generator:
             values = spec.option_values
             if kind == "multi":
                 return ";".join(sorted(rng.sample(values, rng.between(1, min(3, len(values))))))
+            if prev is None:  # every option is a choice: the same draw as the filtered list below
+                return rng.choice(values)
             choices = [v for v in values if v != prev] or list(values)
             return rng.choice(choices)
         if kind == "bool":
@@ -269,69 +326,66 @@ class Generator:
         return self._scalar(ctx, kind, rng)
 
     def _scalar(self, ctx: RecordCtx, kind: str, rng: Rng) -> str:
-        c = ctx.created
-        if kind == "email":
-            first = ascii_handle(rng.choice(FIRST_NAMES))
-            return f"{first}.{ascii_handle(rng.choice(LAST_NAMES))}.{ctx.id}@{self._domain(rng)}"
-        if kind == "firstname":
-            return rng.choice(FIRST_NAMES)
-        if kind == "lastname":
-            return rng.choice(LAST_NAMES)
-        if kind == "phone":
-            return f"+1 {rng.between(201, 989)}-555-{rng.between(0, 9999):04d}"
-        if kind == "company":
-            return f"{rng.choice(COMPANY_WORDS)} {rng.choice(COMPANY_SUFFIXES)}".strip()
-        if kind == "domain":
-            return self._domain(rng)
-        if kind == "website":
-            return f"https://www.{self._domain(rng)}"
-        if kind == "city":
-            return rng.choice(CITIES)
-        if kind == "state":
-            return rng.choice(STATES)
-        if kind == "country":
-            return rng.choice(COUNTRIES)
-        if kind == "zip":
-            return f"{rng.between(1000, 99999):05d}"
-        if kind == "address":
-            return f"{rng.between(1, 999)} {rng.choice(STREETS)}"
-        if kind == "jobtitle":
-            return rng.choice(JOB_TITLES)
-        if kind == "title":
-            return self._title(ctx, rng)
-        if kind == "sku":
-            return f"SKU-{ctx.id}-{rng.between(100, 999)}"
-        if kind == "text":
-            if rng.chance(0.05):
-                return rng.choice(HOSTILE_STRINGS)
-            return " ".join(rng.choice(WORDS) for _ in range(rng.between(1, 4)))
-        if kind == "longtext":
-            if rng.chance(0.08):
-                return rng.choice(HOSTILE_STRINGS)
-            sentences = []
-            for _ in range(rng.between(1, 4)):
-                words = [rng.choice(WORDS) for _ in range(rng.between(4, 14))]
-                sentences.append(" ".join(words).capitalize() + ".")
-            return " ".join(sentences)
-        if kind == "int":
-            return str(rng.between(0, 5000))
-        if kind == "count":
-            return str(rng.between(0, 200))
-        if kind == "money":
-            cents = rng.between(0, 5_000_000)
-            return fmt_number(cents / 100 if rng.chance(0.5) else cents // 100)
-        if kind == "percent":
-            return fmt_number(rng.between(0, 100) / 100)
-        if kind == "date":
-            return iso_date(c - 400 * DAY_MS + rng.below(800 * DAY_MS))
-        if kind == "datetime":
-            return iso_ms(c - 30 * DAY_MS + rng.below(400 * DAY_MS))
-        if kind == "owner":
-            ids = self.directory.all_owner_ids if rng.chance(0.1) else self.directory.live_owner_ids
-            return str(rng.choice(ids))
-        if kind == "product_ref":
-            return str(int(self.product_ids[rng.below(len(self.product_ids))]))
-        raise ValueError(f"unknown value kind {kind!r}")
+        draw = self._scalars.get(kind)
+        if draw is None:
+            raise ValueError(f"unknown value kind {kind!r}")
+        return draw(ctx, rng)
+
+    def _scalar_kinds(self) -> dict[str, ScalarDraw]:
+        """kind -> how one value of it is drawn (a table, not an if-chain: values are drawn by the million)."""
+        return {
+            "email": self._email,
+            "firstname": lambda ctx, rng: rng.choice(FIRST_NAMES),
+            "lastname": lambda ctx, rng: rng.choice(LAST_NAMES),
+            "phone": lambda ctx, rng: f"+1 {rng.between(201, 989)}-555-{rng.between(0, 9999):04d}",
+            "company": lambda ctx, rng: f"{rng.choice(COMPANY_WORDS)} {rng.choice(COMPANY_SUFFIXES)}".strip(),
+            "domain": lambda ctx, rng: self._domain(rng),
+            "website": lambda ctx, rng: f"https://www.{self._domain(rng)}",
+            "city": lambda ctx, rng: rng.choice(CITIES),
+            "state": lambda ctx, rng: rng.choice(STATES),
+            "country": lambda ctx, rng: rng.choice(COUNTRIES),
+            "zip": lambda ctx, rng: f"{rng.between(1000, 99999):05d}",
+            "address": lambda ctx, rng: f"{rng.between(1, 999)} {rng.choice(STREETS)}",
+            "jobtitle": lambda ctx, rng: rng.choice(JOB_TITLES),
+            "title": self._title,
+            "sku": lambda ctx, rng: f"SKU-{ctx.id}-{rng.between(100, 999)}",
+            "text": self._text,
+            "longtext": self._longtext,
+            "int": lambda ctx, rng: str(rng.between(0, 5000)),
+            "count": lambda ctx, rng: str(rng.between(0, 200)),
+            "money": self._money,
+            "percent": lambda ctx, rng: fmt_number(rng.between(0, 100) / 100),
+            "date": lambda ctx, rng: iso_date(ctx.created - 400 * DAY_MS + rng.below(800 * DAY_MS)),
+            "datetime": lambda ctx, rng: iso_ms(ctx.created - 30 * DAY_MS + rng.below(400 * DAY_MS)),
+            "owner": self._owner,
+            "product_ref": lambda ctx, rng: str(int(self.product_ids[rng.below(len(self.product_ids))])),
+        }
+
+    def _email(self, ctx: RecordCtx, rng: Rng) -> str:
+        first = ascii_handle(rng.choice(FIRST_NAMES))
+        return f"{first}.{ascii_handle(rng.choice(LAST_NAMES))}.{ctx.id}@{self._domain(rng)}"
+
+    def _text(self, ctx: RecordCtx, rng: Rng) -> str:
+        if rng.chance(0.05):
+            return rng.choice(HOSTILE_STRINGS)
+        return " ".join(rng.choice(WORDS) for _ in range(rng.between(1, 4)))
+
+    def _longtext(self, ctx: RecordCtx, rng: Rng) -> str:
+        if rng.chance(0.08):
+            return rng.choice(HOSTILE_STRINGS)
+        sentences = []
+        for _ in range(rng.between(1, 4)):
+            words = [rng.choice(WORDS) for _ in range(rng.between(4, 14))]
+            sentences.append(" ".join(words).capitalize() + ".")
+        return " ".join(sentences)
+
+    def _money(self, ctx: RecordCtx, rng: Rng) -> str:
+        cents = rng.between(0, 5_000_000)
+        return fmt_number(cents / 100 if rng.chance(0.5) else cents // 100)
+
+    def _owner(self, ctx: RecordCtx, rng: Rng) -> str:
+        ids = self.directory.all_owner_ids if rng.chance(0.1) else self.directory.live_owner_ids
+        return str(rng.choice(ids))
 
     def _domain(self, rng: Rng) -> str:
         return f"{ascii_handle(rng.choice(COMPANY_WORDS))}{rng.between(1, 999)}.{rng.choice(DOMAIN_TLDS)}"

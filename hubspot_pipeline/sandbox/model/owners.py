@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 from .rng import Rng, stable_hash
 from .timefmt import iso_ms
@@ -15,6 +16,7 @@ TEAM_NAMES = ("Sales EMEA", "Sales NA", "Customer Success", "Support, Tier 1", "
 ROLES = (("7001", "Sales Rep"), ("7002", "Sales Manager"), ("7003", "Support Agent"), ("7004", "Admin"))
 
 
+@lru_cache(maxsize=4096)  # names come from small vocabularies; emails and domains draw them constantly
 def ascii_handle(text: str) -> str:
     """Lower-case ASCII letters of a name (for email addresses)."""
     folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()

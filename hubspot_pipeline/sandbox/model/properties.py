@@ -81,11 +81,11 @@ class PropSpec:
     updated_ms: int
     archived_ms: int | None
     key: int  # stable 64-bit key mixed into per-record seeds
+    option_values: tuple[str, ...] = field(init=False, repr=False, compare=False)  # values, display order
 
-    @property
-    def option_values(self) -> tuple[str, ...]:
-        """Option values, in display order."""
-        return tuple(v for v, _ in self.options)
+    def __post_init__(self) -> None:
+        # Derived once: the generator picks among the option values for every enum value it draws.
+        object.__setattr__(self, "option_values", tuple(v for v, _ in self.options))
 
 
 def make_spec(

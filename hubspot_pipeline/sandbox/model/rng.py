@@ -13,7 +13,11 @@ from typing import TypeVar
 import numpy as np
 
 MASK64 = (1 << 64) - 1
-_GOLDEN = 0x9E3779B97F4A7C15
+# splitmix64's constants (shared with the vectorised copy in fill.py).
+GOLDEN = 0x9E3779B97F4A7C15
+MIX_1 = 0xBF58476D1CE4E5B9
+MIX_2 = 0x94D049BB133111EB
+COMBINE_FACTOR = 0x100000001B3
 T = TypeVar("T")
 
 
@@ -25,15 +29,15 @@ def stable_hash(*parts: object) -> int:
 
 def mix64(z: int) -> int:
     """splitmix64's finaliser: a cheap bijective scramble of a 64-bit int."""
-    z = (z + _GOLDEN) & MASK64
-    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & MASK64
-    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & MASK64
+    z = (z + GOLDEN) & MASK64
+    z = ((z ^ (z >> 30)) * MIX_1) & MASK64
+    z = ((z ^ (z >> 27)) * MIX_2) & MASK64
     return z ^ (z >> 31)
 
 
 def combine(a: int, b: int) -> int:
     """Mix two 64-bit keys into one (order matters)."""
-    return mix64((a * 0x100000001B3) ^ b)
+    return mix64((a * COMBINE_FACTOR) ^ b)
 
 
 class Rng:
@@ -46,11 +50,15 @@ class Rng:
 
     def next64(self) -> int:
         """Next 64-bit value."""
-        self._state = (self._state + _GOLDEN) & MASK64
+        self._state = (self._state + GOLDEN) & MASK64
         z = self._state
-        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & MASK64
-        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & MASK64
+        z = ((z ^ (z >> 30)) * MIX_1) & MASK64
+        z = ((z ^ (z >> 27)) * MIX_2) & MASK64
         return z ^ (z >> 31)
+
+    def skip(self, k: int) -> None:
+        """Advance past k draws in one step (splitmix64's state moves by a constant per draw)."""
+        self._state = (self._state + k * GOLDEN) & MASK64
 
     def random(self) -> float:
         """Uniform float in [0, 1)."""

@@ -1,0 +1,60 @@
+"""The events backfill job: read every record's whole event history once, within a call budget per run.
+
+Run it (Launchpad of `events_backfill`, or `dagster job execute -j events_backfill`) as often as needed:
+each run resumes where the last one stopped. Then re-materialise the EVENTS partitions of past days:
+their occurrences come from what the backfill saved, deduplicated by event id.
+"""
+
+from datetime import UTC, datetime, timedelta
+
+import dagster as dg
+
+from hubspot_pipeline.defs.assets import HUBSPOT_POOL
+from hubspot_pipeline.defs.resources import ExportStoreResource, HubSpotResource
+from hubspot_pipeline.sync.events import ACTIVITY_PROPERTIES
+from hubspot_pipeline.sync.events_backfill import run_backfill
+from hubspot_pipeline.sync.index_reader import IndexReader
+from hubspot_pipeline.tables.context import ExportContext
+from hubspot_pipeline.tables.definition_tables import object_types
+
+
+class EventsBackfillConfig(dg.Config):
+    max_calls: int = 10_000
+
+
+@dg.op(pool=HUBSPOT_POOL, description="Read the whole event history of the account, within max_calls.")
+def backfill_event_history(
+    context: dg.OpExecutionContext,
+    config: EventsBackfillConfig,
+    hubspot: HubSpotResource,
+    export_store: ExportStoreResource,
+) -> None:
+    now = datetime.now(UTC)
+    ctx = ExportContext(
+        day=(now - timedelta(days=1)).date(),
+        destination=export_store.destination(),
+        run_id=context.run_id,
+        client_factory=hubspot.client,
+        log=context.log,
+    )
+    properties = ctx.snapshot("properties").data
+    types = [
+        t.type_id
+        for t in object_types(ctx)
+        if {p["name"] for p in properties.get(t.type_id, [])} & set(ACTIVITY_PROPERTIES)
+    ]
+    with IndexReader(ctx.destination) as reader:
+        by_type = [(t, lambda t=t: reader.as_of_ids(t, now).tolist()) for t in types]
+        report = run_backfill(ctx.destination, ctx.client, by_type, config.max_calls)
+    context.log.info(
+        "events backfill: %d calls, %d records, %d events this run; %s",
+        report.calls,
+        report.records,
+        report.events,
+        "finished" if report.done else "stopped at its budget, run it again to resume",
+    )
+
+
+@dg.job(description="Read the account's whole event history once, resumable, within a call budget.")
+def events_backfill() -> None:
+    backfill_event_history()
