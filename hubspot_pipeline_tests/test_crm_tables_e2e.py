@@ -8,9 +8,12 @@ first export without a single API call.
 
 from __future__ import annotations
 
+import csv
+import gzip
+import io
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -30,6 +33,11 @@ from hubspot_pipeline.store import Destination, LocalDestination, open_destinati
 from hubspot_pipeline.sync.full_sync import sync_index, sync_plan
 from hubspot_pipeline.sync.timestamps import iso_ms
 from hubspot_pipeline.tables.context import ExportContext
+from hubspot_pipeline.tables.crm_tables import (
+    IndexBehindError,
+    check_per_type_counts,
+    check_values_match_history,
+)
 from hubspot_pipeline.tables.export import ExportOutcome, export_spec
 from hubspot_pipeline.tables.registry import SPECS
 from hubspot_pipeline_tests.fixtures_s3 import FAKE_ACCESS_KEY_ID, REGION
@@ -382,3 +390,39 @@ def test_a_past_day_rerun_equals_its_first_export_without_a_call(tmp_path: Path)
         day1 = rows(account.table(days[0], "OBJECTS"), "OBJECTTYPEID", "OBJECTID")
         assert last - day1, "records created after day 1 are only in later days"
         assert day1 - last, "records archived after day 1 are still in day 1"
+        # a day the index has not been synced past is refused, not exported from a stale index
+        ahead = ExportContext(days[-1] + timedelta(days=1), account.dest, "ahead001", lambda: None)  # type: ignore[arg-type,return-value]
+        with pytest.raises(IndexBehindError, match="materialise hubspot/crm_index"):
+            export_spec(ahead, SPECS["OBJECTS"])
+
+
+# -- the checks fail on a bad export ---------------------------------------------------------------------
+
+
+def test_checks_fail_on_a_tampered_export(tmp_path: Path) -> None:
+    with Sandbox(SandboxConfig(seed=8, scale="tiny", token=TOKEN, start_date=START)) as sb:
+        account = local_account(sb, tmp_path)
+        outcomes = {o.spec.name: o for o in account.export(DAY0)}
+    ctx = ExportContext(DAY0, account.dest, "tamper01", lambda: None)  # type: ignore[arg-type,return-value]
+
+    # one value changed in the written CSV: the read-back comparison with the history notices
+    written = outcomes["OBJECT_PROPERTIES"].tables
+    part = written[0].result.parts[0]
+    path = tmp_path / "export" / part.key
+    table = list(csv.reader(io.StringIO(gzip.decompress(path.read_bytes()).decode("utf-8"), newline="")))
+    header, first = table[0], table[1]
+    first[header.index("VALUE")] = "tampered"
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_ALL).writerows(table)
+    path.write_bytes(gzip.compress(out.getvalue().encode("utf-8")))
+    outcome = check_values_match_history(ctx, written)
+    assert not outcome.passed
+    assert outcome.metadata["types_differing"] == [first[header.index("OBJECTTYPEID")]]
+    assert outcome.metadata["rows_written"] == outcome.metadata["rows_expected"]
+
+    # a per-type table that lost a row no longer adds up to OBJECTS
+    objects = outcomes["OBJECTS"].tables
+    assert check_per_type_counts(ctx, objects).passed
+    last = objects[-1]
+    short = [*objects[:-1], replace(last, result=replace(last.result, rows=last.result.rows - 1))]
+    assert not check_per_type_counts(ctx, short).passed

@@ -43,9 +43,9 @@ def backfill_event_history(
         for t in object_types(ctx)
         if {p["name"] for p in properties.get(t.type_id, [])} & set(ACTIVITY_PROPERTIES)
     ]
-    with IndexReader(ctx.destination) as reader:
-        by_type = [(t, lambda t=t: reader.as_of_ids(t, now).tolist()) for t in types]
-        report = run_backfill(ctx.destination, ctx.client, by_type, config.max_calls)
+    reader = IndexReader(ctx.destination)
+    by_type = [(t, lambda t=t: reader.as_of_ids(t, now).tolist()) for t in types]
+    report = run_backfill(ctx.destination, ctx.client, by_type, config.max_calls)
     context.log.info(
         "events backfill: %d calls, %d records, %d events this run; %s",
         report.calls,

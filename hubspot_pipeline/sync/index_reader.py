@@ -218,6 +218,21 @@ class IndexReader:
         table = pa.concat_tables(tables) if tables else pa.table({c: [] for c in columns})
         return table.filter(pc.is_in(table.column("object_id"), value_set=ids.combine_chunks()))
 
+    def history_ids(self, type_id: str, names: list[str], start: datetime, end: datetime) -> np.ndarray:
+        """Sorted ids of the records of a type with a history entry in [start, end) for one of `names`."""
+        condition = (
+            ds.field("name").isin(names)
+            & (ds.field("timestamp") >= pa.scalar(start, TIMESTAMP))
+            & (ds.field("timestamp") < pa.scalar(end, TIMESTAMP))
+        )
+        found = [
+            self._dataset(s.history).to_table(columns=["object_id"], filter=condition).column("object_id")
+            for _, s in self._segments(type_id)
+        ]
+        if not found:
+            return np.array([], dtype=np.int64)
+        return np.unique(np.concatenate([c.to_numpy() for c in found]))
+
     # -- associations ----------------------------------------------------------------------------
 
     def association_batches(self, from_type: str, to_type: str) -> Iterator[tuple[pa.RecordBatch, str]]:

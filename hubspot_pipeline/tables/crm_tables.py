@@ -34,6 +34,12 @@ from hubspot_pipeline.tables.export import CheckOutcome, WrittenTable
 from hubspot_pipeline.tables.spec import Row, TableData, TableSpec
 
 PROPERTY_PREFIX = "PROPERTY_"
+
+
+class IndexBehindError(RuntimeError):
+    """A CRM table was asked for a day the index has not been synced past."""
+
+
 ASSOCIATIONS_NOTE = (
     "associations are HubSpot's current state as of the index's last sync ({watermark}): the API cannot "
     "date association changes, so links removed after this day are missing and links added after it "
@@ -93,6 +99,18 @@ def _record_positions(records: pa.Table, object_ids: pa.ChunkedArray) -> np.ndar
     return np.searchsorted(records.column("object_id").to_numpy(), object_ids.to_numpy())
 
 
+def _reader(ctx: ExportContext) -> IndexReader:
+    """The index, which must be synced past the day: a stale one would silently miss its changes."""
+    reader = IndexReader(ctx.destination)
+    if not reader.manifest.synced_past(ctx.as_of):
+        mark = iso_ms(reader.manifest.watermark) or "never"
+        raise IndexBehindError(
+            f"the CRM index is synced up to {mark}, before the end of {ctx.day}: materialise "
+            f"hubspot/crm_index for {ctx.day} first"
+        )
+    return reader
+
+
 def _rows(
     ctx: ExportContext,
     reader: IndexReader,
@@ -111,7 +129,7 @@ def _rows(
 
 
 def produce_objects(ctx: ExportContext, spec: TableSpec) -> Iterator[TableData]:
-    reader, types = IndexReader(ctx.destination), object_types(ctx)
+    reader, types = _reader(ctx), object_types(ctx)
     yield TableData(spec.name, spec.columns, _rows(ctx, reader, types, _object_rows), spec.primary_key)
     for info in types:
         yield TableData(
@@ -144,7 +162,7 @@ def _wide_rows(info: ObjectTypeInfo, names: list[str], batch: AsOfBatch) -> Iter
 
 
 def produce_object_with_properties(ctx: ExportContext, spec: TableSpec) -> Iterator[TableData]:
-    rows = _rows(ctx, IndexReader(ctx.destination), object_types(ctx), _json_rows, values=True)
+    rows = _rows(ctx, _reader(ctx), object_types(ctx), _json_rows, values=True)
     yield TableData(spec.name, spec.columns, rows, spec.primary_key)
 
 
@@ -166,7 +184,7 @@ def _json_rows(info: ObjectTypeInfo, names: list[str], batch: AsOfBatch) -> Iter
 
 
 def produce_object_properties(ctx: ExportContext, spec: TableSpec) -> Iterator[TableData]:
-    rows = _rows(ctx, IndexReader(ctx.destination), object_types(ctx), _value_rows, values=True)
+    rows = _rows(ctx, _reader(ctx), object_types(ctx), _value_rows, values=True)
     yield TableData(spec.name, spec.columns, rows, spec.primary_key)
 
 
@@ -190,7 +208,7 @@ def _value_rows(info: ObjectTypeInfo, names: list[str], batch: AsOfBatch) -> Ite
 
 
 def produce_object_properties_history(ctx: ExportContext, spec: TableSpec) -> Iterator[TableData]:
-    rows = _rows(ctx, IndexReader(ctx.destination), object_types(ctx), _history_rows, history=True)
+    rows = _rows(ctx, _reader(ctx), object_types(ctx), _history_rows, history=True)
     yield TableData(spec.name, spec.columns, rows, spec.primary_key)
 
 
@@ -268,7 +286,7 @@ def _pair_rows(
 
 
 def produce_associations(ctx: ExportContext, spec: TableSpec) -> Iterator[TableData]:
-    reader = IndexReader(ctx.destination)
+    reader = _reader(ctx)
     types = {t.type_id: t for t in object_types(ctx)}
     pairs = [(f, t) for f, t in reader.manifest.pairs() if f in types and t in types]
     live = _LiveIds(reader, ctx)
@@ -340,16 +358,16 @@ def check_values_match_history(ctx: ExportContext, written: list[WrittenTable]) 
     """
     table = written[0].result.table
     expected: dict[str, tuple[int, int]] = {}
-    reader = IndexReader(ctx.destination)
+    reader = _reader(ctx)
     for info in object_types(ctx):
         names = property_names(ctx, info)
         for batch in reader.as_of_batches(info.type_id, ctx.as_of, history=True):
             assert batch.history is not None
             _add_hashes(expected, info.type_id, _latest_by_grouping(_known(batch.history, names)))
     actual: dict[str, tuple[int, int]] = {}
-    for part in _read_parts(ctx, table):
-        for type_id in pc.unique(part.column("OBJECTTYPEID")).to_pylist():
-            rows = part.filter(pc.equal(part.column("OBJECTTYPEID"), type_id))
+    for batch in _read_parts(ctx, table):
+        for type_id in pc.unique(batch.column("OBJECTTYPEID")).to_pylist():
+            rows = batch.filter(pc.equal(batch.column("OBJECTTYPEID"), type_id))
             _add_hashes(
                 actual,
                 type_id,
@@ -398,8 +416,9 @@ def _add_hashes(into: dict[str, tuple[int, int]], type_id: str, rows: pa.Table) 
     into[type_id] = (count + len(frame), (total + digest) % (1 << 64))
 
 
-def _read_parts(ctx: ExportContext, table: str) -> Iterator[pa.Table]:
-    """A written table part by part (every column a string, NULL as None), so memory holds one part."""
+def _read_parts(ctx: ExportContext, table: str) -> Iterator[pa.RecordBatch]:
+    """A written table as batches of about a MB of CSV (every column a string, NULL as None), read
+    part after part through a streaming gzip reader: memory holds one batch, not the table."""
     manifest = read_manifest(ctx.destination, ctx.day.isoformat(), table)
     if manifest is None:
         return
@@ -408,10 +427,11 @@ def _read_parts(ctx: ExportContext, table: str) -> Iterator[pa.Table]:
         column_types=dict.fromkeys(names, pa.string()),
         null_values=[""],
         strings_can_be_null=True,
-        quoted_strings_can_be_null=False,
+        quoted_strings_can_be_null=False,  # "" is an empty string, not NULL
     )
     parse = pa_csv.ParseOptions(newlines_in_values=True)
     for part in manifest["parts"]:
         with ctx.destination.open_read(part["key"]) as raw:
-            stream = pa.input_stream(pa.py_buffer(raw.read()), compression="gzip")
-            yield pa_csv.read_csv(stream, parse_options=parse, convert_options=convert)
+            yield from pa_csv.open_csv(
+                pa.input_stream(raw, compression="gzip"), parse_options=parse, convert_options=convert
+            )

@@ -46,9 +46,8 @@ def day_events(ctx: ExportContext) -> Snapshot:
     if covers(ctx.destination, ctx.as_of):
         ctx.log.info("the events backfill already read every event of %s", ctx.day)
     else:
-        with IndexReader(ctx.destination) as reader:
-            types = [t.type_id for t in object_types(ctx) if _has_activity(ctx, t.type_id)]
-            records = active_records(reader, types, ACTIVITY_PROPERTIES, start, ctx.as_of)
+        types = [t.type_id for t in object_types(ctx) if _has_activity(ctx, t.type_id)]
+        records = active_records(IndexReader(ctx.destination), types, ACTIVITY_PROPERTIES, start, ctx.as_of)
         ctx.log.info("reading the events of %d records with activity on %s", len(records), ctx.day)
     fetched_at = iso_ms(datetime.now(UTC)) or ""
     batches = event_batches(ctx.client, records, start, ctx.as_of)

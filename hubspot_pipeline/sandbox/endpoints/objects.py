@@ -39,13 +39,11 @@ def list_objects(ctx: RequestContext) -> dict[str, Any]:
     )
     properties = requested_properties(object_type, ctx.arg_list("properties"))
     associations = V3Associations(ctx, object_type, ctx.arg_list("associations"))
-    results = []
-    for record_id in ids[:limit]:
-        view = ctx.account.record(object_type.type_id, record_id, properties, history)
-        if view is not None:
-            results.append(
-                record_json(view, with_history=bool(history), associations=associations.of(record_id))
-            )
+    results = [
+        record_json(view, with_history=bool(history), associations=associations.of(view.id))
+        for view in ctx.account.records(object_type.type_id, ids[:limit], properties, history)
+        if view is not None
+    ]
     next_after = str(ids[limit]) if len(ids) > limit else None
     return paged(results, next_after, ctx.next_link(next_after) if next_after else None)
 
@@ -78,12 +76,13 @@ def batch_read_objects(ctx: RequestContext) -> Any:
     history = _string_list(body, "propertiesWithHistory")
     properties = requested_properties(object_type, _string_list(body, "properties"))
     id_property = body.get("idProperty")
+    raw_ids = list(dict.fromkeys(str(item.get("id")) if isinstance(item, dict) else "" for item in inputs))
+    record_ids = [_resolve_id(ctx, object_type, raw_id, id_property) for raw_id in raw_ids]
+    found = ctx.account.records(object_type.type_id, [i for i in record_ids if i is not None], properties, history)
+    views = iter(found)
     results, missing = [], []
-    for raw_id in dict.fromkeys(str(item.get("id")) if isinstance(item, dict) else "" for item in inputs):
-        record_id = _resolve_id(ctx, object_type, raw_id, id_property)
-        view = None
-        if record_id is not None:
-            view = ctx.account.record(object_type.type_id, record_id, properties, history)
+    for raw_id, record_id in zip(raw_ids, record_ids, strict=True):
+        view = None if record_id is None else next(views)
         if view is None or view.archived != archived:
             missing.append(raw_id)
         else:
@@ -128,11 +127,7 @@ def search_objects(ctx: RequestContext) -> dict[str, Any]:
     except ValueError as exc:  # the model's SearchError: unknown property, bad operator or value
         raise validation_error(str(exc)) from exc
     properties = requested_properties(object_type, _string_list(body, "properties"))
-    results = []
-    for record_id in ids:
-        view = ctx.account.record(object_type.type_id, record_id, properties)
-        if view is not None:
-            results.append(record_json(view))
+    results = [record_json(view) for view in ctx.account.records(object_type.type_id, ids, properties) if view]
     answer: dict[str, Any] = {"total": total, "results": results}
     if after + len(ids) < total:
         answer["paging"] = {"next": {"after": str(after + len(ids))}}

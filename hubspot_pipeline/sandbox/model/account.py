@@ -11,8 +11,10 @@ from . import build
 from .associations import EdgeTable, LabelAllocator, PairDef
 from .catalog import CUSTOM_TYPES, CustomTypeSpec
 from .events import EventCatalog
-from .generate import Generator, Sources, history_dict
+from .fill import candidates
+from .generate import Generator, RecordCtx, Sources, history_dict
 from .lists import ListState, build_lists
+from .lru import LRU
 from .owners import Directory, build_pipelines, pipeline_dict
 from .properties import (
     PropertyRegistry,
@@ -50,6 +52,11 @@ SEARCH_DEFAULTS: dict[str, tuple[str, ...]] = {
     "0-5": ("content", "hs_pipeline", "hs_pipeline_stage", "hs_ticket_category", "hs_ticket_priority", "subject",
             "createdate", "hs_lastmodifieddate", "hs_object_id"),
 }  # fmt: skip
+# Records whose generated values are kept between requests (a record read with every property and
+# its history holds some 30 KB): a whole `tiny` account fits, a pipeline's re-reads of recent pages too.
+RECORD_CACHE_SIZE = 1024
+VIEW_CHUNK = 256  # records generated per vectorised fill draw when walking a whole type
+
 SEARCHABLE: dict[str, tuple[str, ...]] = {
     "0-1": ("firstname", "lastname", "email", "phone", "hs_additional_emails", "fax", "mobilephone", "company",
             "hs_marketable_until_renewal"),
@@ -136,6 +143,7 @@ class Account:
         )  # fmt: skip
         self.searcher = Searcher(self)
         self._prop_cache: dict[tuple[str, bool, int], list[dict]] = {}
+        self._contexts: LRU[tuple[str, int], RecordCtx] = LRU(RECORD_CACHE_SIZE)
 
     # --- construction helpers (also used by advance) -----------------------------------------
 
@@ -191,9 +199,11 @@ class Account:
         from .changes import apply_day  # local: changes imports this module's types
 
         for _ in range(days):
+            self._contexts.clear()  # a day's changes reach records' histories and events
             apply_day(self, bulk_update)
             self.days_advanced += 1
             self.now_ms += DAY_MS
+        self._contexts.clear()
 
     # --- types and properties ------------------------------------------------------------------
 
@@ -331,42 +341,56 @@ class Account:
         `properties=None` means the type's default set (`default_properties`). Unknown or archived
         property names are ignored, as HubSpot does. Cost is proportional to what is asked.
         """
-        table = self._table(type_id)
-        idx = table.index_of(int(record_id))
-        if idx is None:
-            return None
-        return self._view(table, idx, properties, with_history)
+        return self.records(type_id, [record_id], properties, with_history)[0]
 
-    def _view(
-        self, table: TypeTable, idx: int, properties: Iterable[str] | None, with_history: Iterable[str]
-    ) -> RecordView:
+    def records(
+        self,
+        type_id: str,
+        record_ids: Iterable[int],
+        properties: Iterable[str] | None,
+        with_history: Iterable[str] = (),
+    ) -> list[RecordView | None]:
+        """`record()` of each id, in order (None where no such record ever existed), drawn page-wise."""
+        table = self._table(type_id)
+        idxs = [table.index_of(int(record_id)) for record_id in record_ids]
+        views = iter(self._views(table, [i for i in idxs if i is not None], properties, with_history))
+        return [None if i is None else next(views) for i in idxs]
+
+    def _views(
+        self, table: TypeTable, idxs: list[int], properties: Iterable[str] | None, with_history: Iterable[str]
+    ) -> list[RecordView]:
         live = table.registry.live
         names = self.default_properties(table.type_id) if properties is None else properties
+        value_specs = [live[n] for n in dict.fromkeys(names) if n in live]
+        history_specs = [live[n] for n in dict.fromkeys(with_history) if n in live]
+        # One fill draw per (record, property) for the page, histories and values alike.
+        may_hold = candidates(table, idxs, [*history_specs, *value_specs])
         gen = self.generator
-        ctx = gen.ctx(table, idx)
-        history: dict[str, list[dict]] = {}
-        entries: dict[str, list] = {}  # generated once when a name is both a value and a history
-        for name in with_history:
-            spec = live.get(name)
-            if spec is not None and name not in history:
-                entries[name] = gen.history(ctx, spec)
-                history[name] = [history_dict(e) for e in entries[name]]
-        values: dict[str, str | None] = {}
-        for name in names:
-            spec = live.get(name)
-            if spec is not None and name not in values:
-                known = entries.get(name)
-                values[name] = gen.value(ctx, spec) if known is None else (known[0][0] if known else None)
-        archived_ms = int(table.archived[idx])
-        return RecordView(
-            id=ctx.id,
-            created_ms=ctx.created,
-            updated_ms=int(table.updated[idx]),
-            archived=archived_ms != 0,
-            archived_ms=archived_ms or None,
-            properties=values,
-            history=history,
-        )
+        n_history = len(history_specs)
+        value_names = [s.name for s in value_specs]
+        history_names = [s.name for s in history_specs]
+        out = []
+        for idx, row in zip(idxs, may_hold, strict=True):
+            ctx = self._contexts.get_or_make((table.type_id, idx), lambda idx=idx: gen.ctx(table, idx))
+            # Histories first: a value also asked with history is then read off its (memoised) newest entry.
+            found = gen.histories(ctx, history_specs, row[:n_history])
+            values = gen.values(ctx, value_specs, row[n_history:])
+            archived_ms = int(table.archived[idx])
+            out.append(
+                RecordView(
+                    id=ctx.id,
+                    created_ms=ctx.created,
+                    updated_ms=int(table.updated[idx]),
+                    archived=archived_ms != 0,
+                    archived_ms=archived_ms or None,
+                    properties=dict(zip(value_names, values, strict=True)),
+                    history={
+                        name: [history_dict(e) for e in entries]
+                        for name, entries in zip(history_names, found, strict=True)
+                    },
+                )
+            )
+        return out
 
     def find_by_property(self, type_id: str, name: str, value: str) -> int | None:
         """Id of the live record whose `name` equals `value` (for `idProperty` lookups), else None."""
@@ -385,9 +409,9 @@ class Account:
         """Ground truth for tests: every record with every live property (or `properties`) and its history."""
         table = self._table(type_id)
         names = list(table.registry.live) if properties is None else list(properties)
-        for idx in range(len(table)):
-            if include_archived or not table.archived[idx]:
-                yield self._view(table, idx, names, names)
+        idxs = [i for i in range(len(table)) if include_archived or not table.archived[i]]
+        for start in range(0, len(idxs), VIEW_CHUNK):
+            yield from self._views(table, idxs[start : start + VIEW_CHUNK], names, names)
 
     def search(
         self,

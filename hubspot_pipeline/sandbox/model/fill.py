@@ -58,7 +58,8 @@ def candidates(table: TypeTable, idxs: list[int], specs: list[PropSpec]) -> list
         ov = table.overlay.get(idx)
         if ov is not None:
             base_updated[r] = ov.base_updated
-    seeds = _combine(_U(table.key), table.ids[at].astype(np.uint64))
+    # The key as a one-element array: numpy warns about wrapping on scalars, not on arrays.
+    seeds = _combine(np.array([table.key], dtype=np.uint64), table.ids[at].astype(np.uint64))
     keys = np.fromiter((s.key for s in specs), dtype=np.uint64, count=len(specs))
     fill = np.fromiter((s.fill for s in specs), dtype=np.float64, count=len(specs))
     prop_created = np.fromiter((s.created_ms for s in specs), dtype=np.int64, count=len(specs))

@@ -76,6 +76,10 @@ class RecordCtx:
     base_updated: int
     _events: list[tuple[int, str, int]] | None = field(default=None)
     _create_source: Source | None = field(default=None)
+    # Generated (base) values and histories by property name: a context kept in the account's
+    # record cache answers a second read of the record without drawing again.
+    values: dict[str, str | None] = field(default_factory=dict)
+    histories: dict[str, list[Entry]] = field(default_factory=dict)
 
 
 class Sources:
@@ -175,22 +179,60 @@ class Generator:
     # --- property level -----------------------------------------------------------------------
 
     def history(self, ctx: RecordCtx, spec: PropSpec) -> list[Entry]:
-        """Full history of a property, newest first, capped at the type's history length."""
-        ov = ctx.table.overlay.get(ctx.idx)
-        newer = ov.props.get(spec.name) if ov is not None else None
-        base = self.base_history(ctx, spec)
-        if not newer:
-            return base
-        return (newer + base)[: ctx.table.history_cap]
+        """Full history of a property, newest first, capped at the type's history length (read-only)."""
+        return self.histories(ctx, [spec], [True])[0]
 
     def value(self, ctx: RecordCtx, spec: PropSpec) -> str | None:
         """Current value (the newest history value), or None; draws no history."""
+        return self.values(ctx, [spec], [True])[0]
+
+    def histories(self, ctx: RecordCtx, specs: list[PropSpec], may_hold: list[bool]) -> list[list[Entry]]:
+        """`history()` of each spec; `may_hold[i]` False: the fill draw leaves nothing generated (`fill.py`).
+
+        Values written by `advance()` (the overlay) come first. Lists may be shared with the
+        record's context: treat them as read-only.
+        """
+        written = self._written(ctx)
+        cap = ctx.table.history_cap
+        out = []
+        for spec, maybe in zip(specs, may_hold, strict=True):
+            base = self.base_history(ctx, spec) if maybe else []
+            newer = written.get(spec.name)
+            out.append((newer + base)[:cap] if newer else base)
+        return out
+
+    def values(self, ctx: RecordCtx, specs: list[PropSpec], may_hold: list[bool]) -> list[str | None]:
+        """`value()` of each spec, `may_hold` as in `histories`; the newest overlay value wins."""
+        written = self._written(ctx)
+        out: list[str | None] = []
+        for spec, maybe in zip(specs, may_hold, strict=True):
+            newer = written.get(spec.name)
+            out.append(newer[0][0] if newer else self.base_value(ctx, spec) if maybe else None)
+        return out
+
+    def _written(self, ctx: RecordCtx) -> dict[str, list[Entry]]:
+        """History entries `advance()` wrote to the record, by property (newest first)."""
         ov = ctx.table.overlay.get(ctx.idx)
-        newer = ov.props.get(spec.name) if ov is not None else None
-        return newer[0][0] if newer else self.base_value(ctx, spec)
+        return ov.props if ov is not None else {}
 
     def base_history(self, ctx: RecordCtx, spec: PropSpec) -> list[Entry]:
-        """History generated for the record as of its base updatedAt, newest first."""
+        """History generated for the record as of its base updatedAt, newest first (memoised on ctx)."""
+        found = ctx.histories.get(spec.name)
+        if found is None:
+            found = ctx.histories[spec.name] = self._generate_history(ctx, spec)
+        return found
+
+    def base_value(self, ctx: RecordCtx, spec: PropSpec) -> str | None:
+        """`base_history(ctx, spec)[0][0]` (or None), memoised on ctx, without drawing a whole history."""
+        name = spec.name
+        known = ctx.histories.get(name)
+        if known is not None:
+            return known[0][0] if known else None
+        if name not in ctx.values:
+            ctx.values[name] = self._generate_value(ctx, spec)
+        return ctx.values[name]
+
+    def _generate_history(self, ctx: RecordCtx, spec: PropSpec) -> list[Entry]:
         fixed = self._fixed_history(ctx, spec)
         if fixed is not None:
             return fixed
@@ -219,11 +261,11 @@ class Generator:
         out.reverse()
         return out
 
-    def base_value(self, ctx: RecordCtx, spec: PropSpec) -> str | None:
-        """`base_history(ctx, spec)[0][0]` (or None) without drawing what only the history shows.
+    def _generate_value(self, ctx: RecordCtx, spec: PropSpec) -> str | None:
+        """The newest generated value from the same stream as the history, drawing only what it needs.
 
-        The stream is the same; the later timestamps are skipped over in one step and the
-        sources, drawn after the values, are not drawn at all.
+        The later timestamps are skipped over in one step; the sources, drawn after the values,
+        are not drawn at all.
         """
         fixed = self._fixed_history(ctx, spec)
         if fixed is not None:
