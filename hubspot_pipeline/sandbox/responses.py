@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,7 +27,25 @@ class Response:
     delay: float = 0.0
 
 
+class RawJson(str):
+    """Text already encoded as JSON. `json_bytes` splices it in verbatim when it is the payload or a
+    member of a top-level object: record pages are built as text, not as dicts encoded afterwards."""
+
+
+def json_text(value: Any) -> str:
+    """Compact JSON text of a plain value (the one encoder of every answer)."""
+    return _ENCODER.encode(value)
+
+
 def json_bytes(payload: Any) -> bytes:
+    if isinstance(payload, RawJson):
+        return payload.encode("utf-8")
+    if isinstance(payload, dict) and any(isinstance(value, RawJson) for value in payload.values()):
+        members = (
+            f"{_ENCODER.encode(key)}:{value if isinstance(value, RawJson) else _ENCODER.encode(value)}"
+            for key, value in payload.items()
+        )
+        return ("{" + ",".join(members) + "}").encode("utf-8")
     return _ENCODER.encode(payload).encode("utf-8")
 
 
@@ -42,13 +59,9 @@ def iso_ms(moment: dt.datetime) -> str:
     return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
 
 
-def iso_from_ms(epoch_ms: int) -> str:
-    """`iso_ms` from epoch milliseconds; the hot path of record pages, so no datetime objects."""
-    t = time.gmtime(epoch_ms // 1000)
-    return f"{t[0]:04d}-{t[1]:02d}-{t[2]:02d}T{t[3]:02d}:{t[4]:02d}:{t[5]:02d}.{epoch_ms % 1000:03d}Z"
-
-
-def paged(results: list[Any], next_after: str | None, link: str | None = None, **extra: Any) -> dict:
+def paged(
+    results: list[Any] | RawJson, next_after: str | None, link: str | None = None, **extra: Any
+) -> dict:
     """A paged collection: `paging.next` only when more remain (clients stop on its absence)."""
     body: dict[str, Any] = dict(extra)
     body["results"] = results
@@ -60,7 +73,7 @@ def paged(results: list[Any], next_after: str | None, link: str | None = None, *
     return body
 
 
-def batch_response(results: list[Any], errors: list[dict], clock: dt.datetime) -> Response:
+def batch_response(results: list[Any] | RawJson, errors: list[dict], clock: dt.datetime) -> Response:
     """A batch answer: 200 when every input succeeded, else 207 with `numErrors` and `errors`.
 
     The timestamps come from the sandbox clock, never the wall clock, to keep bodies reproducible.

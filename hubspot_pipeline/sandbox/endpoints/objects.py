@@ -6,10 +6,15 @@ from typing import Any
 
 from hubspot_pipeline.sandbox.context import RequestContext, checked_int
 from hubspot_pipeline.sandbox.endpoints.paging import cursor, page_limit
-from hubspot_pipeline.sandbox.endpoints.records import V3Associations, record_json, requested_properties
+from hubspot_pipeline.sandbox.endpoints.records import (
+    V3Associations,
+    record_text,
+    records_json,
+    requested_properties,
+)
 from hubspot_pipeline.sandbox.errors import limit_exceeded, object_not_found, validation_error
 from hubspot_pipeline.sandbox.model import ObjectType
-from hubspot_pipeline.sandbox.responses import batch_error, batch_response, paged
+from hubspot_pipeline.sandbox.responses import RawJson, batch_error, batch_response, paged
 
 LIST_DEFAULT_LIMIT = 10
 LIST_MAX_LIMIT = 100
@@ -39,11 +44,13 @@ def list_objects(ctx: RequestContext) -> dict[str, Any]:
     )
     properties = requested_properties(object_type, ctx.arg_list("properties"))
     associations = V3Associations(ctx, object_type, ctx.arg_list("associations"))
-    results = [
-        record_json(view, with_history=bool(history), associations=associations.of(view.id))
-        for view in ctx.account.records(object_type.type_id, ids[:limit], properties, history)
-        if view is not None
-    ]
+    results = records_json(
+        [
+            record_text(view, with_history=bool(history), associations=associations.of(view.id))
+            for view in ctx.account.records(object_type.type_id, ids[:limit], properties, history)
+            if view is not None
+        ]
+    )
     next_after = str(ids[limit]) if len(ids) > limit else None
     return paged(results, next_after, ctx.next_link(next_after) if next_after else None)
 
@@ -61,7 +68,7 @@ def read_object(ctx: RequestContext) -> dict[str, Any]:
     if view is None or view.archived != archived:
         raise object_not_found(raw_id)
     associations = V3Associations(ctx, object_type, ctx.arg_list("associations"))
-    return record_json(view, with_history=bool(history), associations=associations.of(record_id))
+    return RawJson(record_text(view, with_history=bool(history), associations=associations.of(record_id)))
 
 
 def batch_read_objects(ctx: RequestContext) -> Any:
@@ -78,7 +85,9 @@ def batch_read_objects(ctx: RequestContext) -> Any:
     id_property = body.get("idProperty")
     raw_ids = list(dict.fromkeys(str(item.get("id")) if isinstance(item, dict) else "" for item in inputs))
     record_ids = [_resolve_id(ctx, object_type, raw_id, id_property) for raw_id in raw_ids]
-    found = ctx.account.records(object_type.type_id, [i for i in record_ids if i is not None], properties, history)
+    found = ctx.account.records(
+        object_type.type_id, [i for i in record_ids if i is not None], properties, history
+    )
     views = iter(found)
     results, missing = [], []
     for raw_id, record_id in zip(raw_ids, record_ids, strict=True):
@@ -86,7 +95,7 @@ def batch_read_objects(ctx: RequestContext) -> Any:
         if view is None or view.archived != archived:
             missing.append(raw_id)
         else:
-            results.append(record_json(view, with_history=bool(history)))
+            results.append(record_text(view, with_history=bool(history)))
     errors = []
     if missing:
         label = object_type.singular.upper()
@@ -94,7 +103,7 @@ def batch_read_objects(ctx: RequestContext) -> Any:
             f"Could not get some {label} objects, they may be deleted or not exist. Check that ids are valid."
         )
         errors.append(batch_error("OBJECT_NOT_FOUND", message, {"ids": missing}))
-    return batch_response(results, errors, ctx.account.now)
+    return batch_response(records_json(results), errors, ctx.account.now)
 
 
 def search_objects(ctx: RequestContext) -> dict[str, Any]:
@@ -127,8 +136,11 @@ def search_objects(ctx: RequestContext) -> dict[str, Any]:
     except ValueError as exc:  # the model's SearchError: unknown property, bad operator or value
         raise validation_error(str(exc)) from exc
     properties = requested_properties(object_type, _string_list(body, "properties"))
-    results = [record_json(view) for view in ctx.account.records(object_type.type_id, ids, properties) if view]
-    answer: dict[str, Any] = {"total": total, "results": results}
+    views = ctx.account.records(object_type.type_id, ids, properties)
+    answer: dict[str, Any] = {
+        "total": total,
+        "results": records_json([record_text(view) for view in views if view is not None]),
+    }
     if after + len(ids) < total:
         answer["paging"] = {"next": {"after": str(after + len(ids))}}
     return answer

@@ -12,7 +12,7 @@ from .associations import EdgeTable, LabelAllocator, PairDef
 from .catalog import CUSTOM_TYPES, CustomTypeSpec
 from .events import EventCatalog
 from .fill import candidates
-from .generate import Generator, RecordCtx, Sources, history_dict
+from .generate import Generator, RecordCtx, Sources
 from .lists import ListState, build_lists
 from .lru import LRU
 from .owners import Directory, build_pipelines, pipeline_dict
@@ -384,10 +384,7 @@ class Account:
                     archived=archived_ms != 0,
                     archived_ms=archived_ms or None,
                     properties=dict(zip(value_names, values, strict=True)),
-                    history={
-                        name: [history_dict(e) for e in entries]
-                        for name, entries in zip(history_names, found, strict=True)
-                    },
+                    entries=dict(zip(history_names, found, strict=True)),
                 )
             )
         return out

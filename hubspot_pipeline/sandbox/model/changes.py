@@ -25,10 +25,10 @@ from . import build
 from .associations import PRIMARY, UNLABELED, EdgeTable
 from .catalog import LATER_CUSTOM_TYPES, Prop
 from .properties import make_spec
-from .records import Entry, Source, TypeTable
+from .records import TypeTable
 from .rng import Rng, combine, np_rng, stable_hash
 from .timefmt import DAY_MS, iso_ms
-from .types import SCALES
+from .types import SCALES, Entry, Source
 
 if TYPE_CHECKING:
     from .account import Account

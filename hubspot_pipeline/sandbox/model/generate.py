@@ -17,9 +17,10 @@ import numpy as np
 from .events import EventCatalog
 from .owners import Directory, Pipeline, ascii_handle
 from .properties import PropSpec
-from .records import Entry, Source, TypeTable
+from .records import TypeTable
 from .rng import Rng, combine, stable_hash
 from .timefmt import DAY_MS, iso_date, iso_ms
+from .types import Entry, Source
 from .vocab import (
     CITIES,
     COMPANY_SUFFIXES,
@@ -105,19 +106,6 @@ class Sources:
         self.calculated: Source = ("CALCULATED", "RollupProperties", None, None)
         self.analytics: Source = ("ANALYTICS", "ContactAnalyticsDetailsUpdateWorker", None, None)
         self.crm = crm
-
-
-def history_dict(entry: Entry) -> dict:
-    """API history entry `{value, timestamp, sourceType, sourceId?, sourceLabel?, updatedByUserId?}`."""
-    value, ts, (stype, sid, label, user) = entry
-    out: dict = {"value": value, "timestamp": iso_ms(ts), "sourceType": stype}
-    if sid is not None:
-        out["sourceId"] = sid
-    if label is not None:
-        out["sourceLabel"] = label
-    if user is not None:
-        out["updatedByUserId"] = user
-    return out
 
 
 def fmt_number(x: float) -> str:

@@ -14,12 +14,7 @@ import numpy as np
 
 from .properties import PropertyRegistry
 from .rng import combine
-from .types import ObjectType
-
-# A property-history source: (sourceType, sourceId, sourceLabel, updatedByUserId)
-Source = tuple[str, str | None, str | None, int | None]
-# One history entry: (value, timestamp ms, source)
-Entry = tuple[str, int, Source]
+from .types import Entry, ObjectType
 
 
 @dataclass(slots=True)

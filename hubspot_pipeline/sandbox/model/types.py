@@ -5,7 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from .timefmt import ms_to_datetime
+from .timefmt import iso_ms, ms_to_datetime
+
+# A property-history source: (sourceType, sourceId, sourceLabel, updatedByUserId)
+Source = tuple[str, str | None, str | None, int | None]
+# One history entry: (value, timestamp ms, source)
+Entry = tuple[str, int, Source]
 
 
 @dataclass(frozen=True)
@@ -77,13 +82,32 @@ SCALES: dict[str, dict[str, int]] = {
 }  # fmt: skip
 
 
+def source_dict(source: Source) -> dict:
+    """The API fields of a history source: `{sourceType, sourceId?, sourceLabel?, updatedByUserId?}`."""
+    stype, sid, label, user = source
+    out: dict = {"sourceType": stype}
+    if sid is not None:
+        out["sourceId"] = sid
+    if label is not None:
+        out["sourceLabel"] = label
+    if user is not None:
+        out["updatedByUserId"] = user
+    return out
+
+
+def history_dict(entry: Entry) -> dict:
+    """API history entry `{value, timestamp, sourceType, sourceId?, sourceLabel?, updatedByUserId?}`."""
+    value, ts, source = entry
+    return {"value": value, "timestamp": iso_ms(ts), **source_dict(source)}
+
+
 @dataclass(frozen=True, slots=True)
 class RecordView:
     """One record as the API shows it: requested property values (strings or None) and history.
 
     Timestamps are kept as epoch milliseconds (`*_ms`); the `*_at` properties give tz-aware datetimes.
-    `history` maps each requested history property to entries newest first, each
-    `{value, timestamp (ISO), sourceType, sourceId?, sourceLabel?, updatedByUserId?}`.
+    `entries` maps each requested history property to its `Entry` tuples, newest first; `history`
+    gives the same as API dicts.
     """
 
     id: int
@@ -92,7 +116,13 @@ class RecordView:
     archived: bool
     archived_ms: int | None
     properties: dict[str, str | None]
-    history: dict[str, list[dict]] = field(default_factory=dict)
+    entries: dict[str, list[Entry]] = field(default_factory=dict)
+
+    @property
+    def history(self) -> dict[str, list[dict]]:
+        """Each requested history property's entries newest first, each
+        `{value, timestamp (ISO), sourceType, sourceId?, sourceLabel?, updatedByUserId?}` (built on access)."""
+        return {name: [history_dict(e) for e in found] for name, found in self.entries.items()}
 
     @property
     def created_at(self) -> dt.datetime:

@@ -1,0 +1,137 @@
+"""The whole code location end to end: `dagster asset materialize --select '*'` in a subprocess for a day
+with activity, against the sandbox over HTTP and moto's S3 server; every asset check must pass, and the
+lists, memberships and event tables read back from S3 equal the sandbox's data as of the day."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import boto3
+import dagster as dg
+import pytest
+
+from hubspot_pipeline.sandbox import Sandbox, SandboxConfig
+from hubspot_pipeline.store import list_tables, open_destination, read_table
+
+pytestmark = pytest.mark.slow
+
+DAY = "2026-11-10"
+END = "2026-11-11T00:00:00.000Z"
+TOKEN = "pat-na1-pipeline-e2e-token"
+BUCKET = "pipeline-export"
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Iterator[Sandbox]:
+    with Sandbox(SandboxConfig(seed=3, scale="tiny", token=TOKEN, start_date=date(2026, 11, 10))) as sb:
+        sb.advance(days=1)  # creates, updates, list changes and events on 2026-11-10
+        yield sb
+
+
+@pytest.fixture(scope="module")
+def run(sandbox: Sandbox, moto_server: str, tmp_path_factory, monkeypatch_module) -> dict:
+    aws = {
+        "AWS_ENDPOINT_URL": moto_server,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_REGION": "us-east-1",
+    }
+    for name, value in aws.items():
+        monkeypatch_module.setenv(name, value)
+    boto3.client("s3").create_bucket(Bucket=BUCKET)
+    home = tmp_path_factory.mktemp("dagster_home")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HUBSPOT_", "AWS_"))}
+    env.update(
+        aws,
+        DAGSTER_HOME=str(home),
+        HUBSPOT_ACCESS_TOKEN=TOKEN,
+        HUBSPOT_API_BASE_URL=sandbox.base_url,
+        HUBSPOT_EXPORT_URL=f"s3://{BUCKET}/export",
+    )
+    dagster = str(Path(sys.executable).parent / "dagster")
+    cmd = [dagster, "asset", "materialize", "-m", "hubspot_pipeline.definitions", "--select", "*"]
+    proc = subprocess.run([*cmd, "--partition", DAY], env=env, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-6000:]
+    return {"home": home, "dest": open_destination(env["HUBSPOT_EXPORT_URL"]), "proc": proc}
+
+
+def test_every_asset_check_passed(run: dict) -> None:
+    os.environ["DAGSTER_HOME"] = str(run["home"])
+    from hubspot_pipeline.definitions import defs
+
+    os.environ.setdefault("HUBSPOT_ACCESS_TOKEN", "unused")
+    graph = defs().resolve_asset_graph()
+    with dg.DagsterInstance.get() as instance:
+        statuses = {
+            key.to_user_string(): instance.get_latest_asset_check_evaluation_record(key).status.value
+            for key in graph.asset_check_keys
+        }
+    assert len(statuses) >= 20
+    assert set(statuses.values()) == {"SUCCEEDED"}, {k: v for k, v in statuses.items() if v != "SUCCEEDED"}
+
+
+def test_lists_and_memberships_equal_the_sandbox_as_of_the_day(run: dict, sandbox: Sandbox) -> None:
+    dest = run["dest"]
+    lists = [x for x in sandbox.account.lists() if x["createdAt"] < END]
+    got = read_table(dest, DAY, "LISTS")
+    assert set(got.column("LISTID").to_pylist()) == {x["listId"] for x in lists}
+    expected = {
+        (x["listId"], str(rid), added)
+        for x in lists
+        for rid, added in sandbox.account.list_memberships(int(x["listId"]))
+        if added < END
+    }
+    members = read_table(dest, DAY, "LIST_MEMBERSHIPS")
+    cols = ("LISTID", "OBJECTID", "ADDEDAT")
+    assert set(zip(*(members.column(c).to_pylist() for c in cols), strict=True)) == expected
+
+
+def test_event_tables_equal_the_sandbox_events_of_the_day(run: dict, sandbox: Sandbox) -> None:
+    dest = run["dest"]
+    start, end = datetime(2026, 11, 10, tzinfo=UTC), datetime(2026, 11, 11, tzinfo=UTC)
+    expected: dict[str, dict] = {}
+    for type_id in ("0-1", "0-2"):
+        for object_id in sandbox.account.record_ids(type_id, archived=False, after=None, limit=10**9):
+            for e in sandbox.account.events(type_id, object_id, occurred_after=start, occurred_before=end):
+                expected[e["id"]] = e
+    assert expected, "the day has events"
+    tables = [t for t in list_tables(dest, DAY) if t.startswith("EVENTS_")]
+    assert {f"EVENTS_{d['name'].upper()}" for d in sandbox.account.event_definitions()} <= set(tables)
+    seen = {}
+    for table_name in tables:
+        table = read_table(dest, DAY, table_name)
+        for row in table.to_pylist():
+            event = expected[row["ID"]]
+            assert row["EVENTTYPE"] == event["eventType"]
+            assert row["OCCURREDAT"] == event["occurredAt"]
+            assert row["OBJECTID"] == str(event["objectId"])
+            for name, value in event["properties"].items():
+                assert row[f"PROPERTY_{name.upper()}"] == value
+            seen[row["ID"]] = table_name
+    assert set(seen) == set(expected)
+
+
+def test_objects_are_the_records_existing_at_the_end_of_the_day(run: dict, sandbox: Sandbox) -> None:
+    objects = read_table(run["dest"], DAY, "OBJECTS")
+    got = set(
+        zip(objects.column("OBJECTTYPEID").to_pylist(), objects.column("OBJECTID").to_pylist(), strict=True)
+    )
+    expected = set()
+    for t in sandbox.account.object_types():
+        for record in sandbox.account.all_records(
+            t.type_id, include_archived=True, properties=["hs_object_id"]
+        ):
+            created = record.created_at.astimezone(UTC) < end_of_day()
+            alive = not record.archived or record.archived_at.astimezone(UTC) >= end_of_day()
+            if created and alive:
+                expected.add((t.type_id, str(record.id)))
+    assert got == expected
+
+
+def end_of_day() -> datetime:
+    return datetime(2026, 11, 11, tzinfo=UTC)
