@@ -71,10 +71,11 @@ def api_calls_by_table(day: date, env: dict[str, str]) -> dict[str, int]:
     import dagster as dg
 
     from hubspot_pipeline.defs.assets import table_assets
+    from hubspot_pipeline.defs.sync_asset import crm_index
 
     out: dict[str, int] = {}
     with dg.DagsterInstance.get() as instance:
-        for asset in table_assets:
+        for asset in [crm_index, *table_assets]:
             for key in asset.keys:
                 result = instance.fetch_materializations(
                     dg.AssetRecordsFilter(asset_key=key, asset_partitions=[day.isoformat()]), limit=1
@@ -96,6 +97,9 @@ def summary(day: date, env: dict[str, str]) -> str:
         rows.append(
             (table, m.get("rows", 0), len(parts), sum(p["bytes"] for p in parts), calls.get(table, ""))
         )
+    if "CRM_INDEX" in calls:
+        rows.append(("(CRM index sync)", "", "", "", calls["CRM_INDEX"]))
+    rows.append(("total", "", "", "", sum(calls.values())))
     width = max([len(r[0]) for r in rows] + [5])
     lines = [f"{'table':<{width}}  {'rows':>9}  {'parts':>5}  {'bytes':>11}  {'api calls':>9}"]
     lines += [f"{t:<{width}}  {r:>9}  {p:>5}  {b:>11}  {c!s:>9}" for t, r, p, b, c in rows]

@@ -20,7 +20,8 @@ X_p = sum over records with k > 500 associations of (ceil(k / 500) - 1):
 
 Pages stream into segment files (`index_writer`), so memory is bounded by a batch plus 8 bytes per
 live id (kept to ask for associations). The new generation is listed in the index manifest only
-after every segment is uploaded.
+after every segment is uploaded. An index that is behind the day gets another full sync, appended
+as a new generation (an incremental sync, fetching only what changed, is the next step).
 """
 
 from __future__ import annotations
@@ -178,16 +179,7 @@ def sync_index(
     if manifest.synced_past(as_of):
         log.info("index synced up to %s, past %s: no sync needed", iso_ms(manifest.watermark), iso_ms(as_of))
         return SyncOutcome(False, manifest)
-    client = client_factory()
-    generation = full_sync(client, destination, plan_factory(), manifest, run_id, log)
-    stats = generation.stats
-    return SyncOutcome(
-        True,
-        load_manifest(destination),
-        generation,
-        int(stats["api_calls"]),  # type: ignore[call-overload]
-        int(stats["api_calls_floor"]),  # type: ignore[call-overload]
-    )
+    return full_sync(client_factory(), destination, plan_factory(), manifest, run_id, log)
 
 
 def full_sync(
@@ -197,7 +189,7 @@ def full_sync(
     manifest: IndexManifest,
     run_id: str,
     log: logging.Logger,
-) -> Generation:
+) -> SyncOutcome:
     """Read every record, history and association of `plan` into a new generation; list it last."""
     gen = generation_id(len(manifest.generations) + 1, run_id)
     ingested_at = iso_ms(datetime.now(UTC)) or ""
@@ -254,7 +246,8 @@ def full_sync(
         associations=associations,
         stats=stats.to_json(),
     )
-    save_manifest(destination, IndexManifest([*manifest.generations, generation]))
+    updated = IndexManifest([*manifest.generations, generation])
+    save_manifest(destination, updated)
     log.info(
         "index generation %s: watermark %s, %d API calls (floor %d)",
         gen,
@@ -262,7 +255,7 @@ def full_sync(
         stats.api_calls,
         stats.api_call_floor,
     )
-    return generation
+    return SyncOutcome(True, updated, generation, stats.api_calls, stats.api_call_floor)
 
 
 @dataclass
