@@ -13,6 +13,16 @@ from hubspot_pipeline.hubspot import HubSpotClient, HubSpotRequestError
 from hubspot_pipeline.sync.object_types import STANDARD_OBJECT_TYPES, ObjectTypeInfo, custom_object_type
 
 
+def _get_if_supported(client: HubSpotClient, path: str, params: Mapping[str, str] | None = None) -> Any:
+    """GET, or None when HubSpot answers 400/404: the type or pair has no such thing in this account."""
+    try:
+        return client.get(path, params)
+    except HubSpotRequestError as exc:
+        if exc.status in (400, 404):
+            return None
+        raise
+
+
 def fetch_schemas(client: HubSpotClient, deps: Mapping[str, Any]) -> list[dict]:
     body = client.get("/crm-object-schemas/v3/schemas", {"archived": "false"})
     return list(body.get("results", []))
@@ -25,12 +35,9 @@ def fetch_properties(client: HubSpotClient, deps: Mapping[str, Any]) -> dict[str
     """
     out: dict[str, list[dict]] = {}
     for info in candidate_types(deps["schemas"]):
-        try:
-            live = client.get(f"/crm/v3/properties/{info.type_id}", {"archived": "false"})
-        except HubSpotRequestError as exc:
-            if exc.status in (400, 404):
-                continue
-            raise
+        live = _get_if_supported(client, f"/crm/v3/properties/{info.type_id}", {"archived": "false"})
+        if live is None:
+            continue
         archived = client.get(f"/crm/v3/properties/{info.type_id}", {"archived": "true"})
         props = list(live.get("results", []))
         names = {p["name"] for p in props}
@@ -45,13 +52,8 @@ def fetch_association_labels(client: HubSpotClient, deps: Mapping[str, Any]) -> 
     out: list[dict] = []
     for src in types:
         for dst in types:
-            try:
-                body = client.get(f"/crm/v4/associations/{src.type_id}/{dst.type_id}/labels")
-            except HubSpotRequestError as exc:
-                if exc.status in (400, 404):
-                    continue
-                raise
-            for item in body.get("results", []):
+            body = _get_if_supported(client, f"/crm/v4/associations/{src.type_id}/{dst.type_id}/labels")
+            for item in (body or {}).get("results", []):
                 out.append({"fromObjectTypeId": src.type_id, "toObjectTypeId": dst.type_id, **item})
     return out
 
@@ -74,13 +76,8 @@ def fetch_pipelines(client: HubSpotClient, deps: Mapping[str, Any]) -> dict[str,
     """Pipelines per present type that has them (deals, tickets, and any other type HubSpot answers for)."""
     out: dict[str, list[dict]] = {}
     for info in present_types(deps["schemas"], deps["properties"]):
-        try:
-            body = client.get(f"/crm/v3/pipelines/{info.type_id}")
-        except HubSpotRequestError as exc:
-            if exc.status in (400, 404):
-                continue
-            raise
-        if body.get("results"):
+        body = _get_if_supported(client, f"/crm/v3/pipelines/{info.type_id}")
+        if body and body.get("results"):
             out[info.type_id] = list(body["results"])
     return out
 
