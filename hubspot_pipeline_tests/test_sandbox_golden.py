@@ -23,6 +23,7 @@ import requests
 
 from hubspot_pipeline.sandbox import Sandbox, SandboxConfig
 from hubspot_pipeline.sandbox.model import Account
+from hubspot_pipeline.sandbox.routes import ROUTES, Router, split_path
 
 FIXTURE = Path(__file__).parent / "data" / "sandbox_golden.json"
 # Paging links carry the Host header; a fixed one keeps them independent of the port.
@@ -71,6 +72,16 @@ def golden_requests(account: Account) -> list[GoldenRequest]:
     since = {"propertyName": "hs_lastmodifieddate", "operator": "GTE", "value": recent}
     by_modified = [{"propertyName": "hs_lastmodifieddate", "direction": "ASCENDING"}]
     contact_ids = _ids(a, "0-1", 0, 1000)
+    contacts_table = a.tables["0-1"]
+    archived_id = str(contacts_table.ids[contacts_table.archived != 0][0])
+    huge = "1" * 30  # beyond int64: exists nowhere
+    email = next(
+        v.properties["email"]
+        for i in contact_ids[:50]
+        if (v := a.record("0-1", int(i), ["email"]))
+        and v.properties["email"]
+        and "@" in v.properties["email"]
+    )
     return [
         # objects: list, read, batch read
         GoldenRequest("ids", "GET", contacts, {"limit": "100", "properties": "hs_object_id"}),
@@ -87,6 +98,17 @@ def golden_requests(account: Account) -> list[GoldenRequest]:
         GoldenRequest("read-one", "GET", f"{contacts}/{contact_ids[5]}",
                       {"propertiesWithHistory": "email", "associations": "companies"}),
         GoldenRequest("read-missing", "GET", f"{contacts}/1"),
+        GoldenRequest("read-huge-id", "GET", f"{contacts}/{huge}"),
+        GoldenRequest("read-archived", "GET", f"{contacts}/{archived_id}", {"archived": "true"}),
+        GoldenRequest("read-by-email", "GET", f"{contacts}/{email}", {"idProperty": "email"}),
+        GoldenRequest("batch-odd-ids", "POST", f"{contacts}/batch/read",
+                      body={"inputs": [{"id": x} for x in [huge, contact_ids[0], "abc", "", contact_ids[0],
+                                                           "0" + contact_ids[0], archived_id]],
+                            "properties": ["email", "lifecyclestage"], "propertiesWithHistory": ["lifecyclestage"]}),
+        GoldenRequest("batch-by-email", "POST", f"{contacts}/batch/read",
+                      body={"inputs": [{"id": email}, {"id": "nobody@example.com"}], "idProperty": "email"}),
+        GoldenRequest("page-assoc-contacts", "GET", contacts,
+                      {"limit": "100", "associations": "companies,deals,contacts", "properties": "email"}),
         GoldenRequest("batch-contacts", "POST", f"{contacts}/batch/read",
                       body={"inputs": [{"id": i} for i in [*_ids(a, "0-1", 0, 198, 2), "7"]],
                             "properties": every, "propertiesWithHistory": every}),
@@ -142,6 +164,9 @@ def golden_requests(account: Account) -> list[GoldenRequest]:
                       body={"inputs": [{"id": i} for i in contact_ids]}),
         GoldenRequest("assoc-batch-companies", "POST", "/crm/v4/associations/companies/contacts/batch/read",
                       body={"inputs": [{"id": i} for i in _ids(a, "0-2", 0, 1000)]}),
+        GoldenRequest("assoc-batch-odd-ids", "POST", "/crm/v4/associations/companies/contacts/batch/read",
+                      body={"inputs": [{"id": huge}, {"id": "x"}, "5", {"id": _ids(a, "0-2", 0, 1)[0],
+                                                                       "after": contact_ids[len(contact_ids) * 2 // 3]}]}),
         GoldenRequest("assoc-batch-deals", "POST", "/crm/v4/associations/deals/line_items/batch/read",
                       body={"inputs": [{"id": i} for i in _ids(a, "0-3", 0, 1000)]}),
         GoldenRequest("assoc-labels", "GET", "/crm/v4/associations/contacts/companies/labels"),
@@ -168,6 +193,12 @@ def golden_requests(account: Account) -> list[GoldenRequest]:
                       {"limit": "100", "after": "100"}),
         GoldenRequest("memberships-join", "GET", f"/crm/v3/lists/{first_list}/memberships/join-order",
                       {"limit": "5", "after": "2"}),
+        GoldenRequest("memberships-join-all", "GET", f"/crm/v3/lists/{first_list}/memberships/join-order",
+                      {"limit": "250"}),
+        GoldenRequest("memberships-past-end", "GET", f"/crm/v3/lists/{a.lists_[1].list_id}/memberships",
+                      {"after": "100000"}),
+        GoldenRequest("memberships-unknown", "GET", "/crm/v3/lists/999999/memberships"),
+        GoldenRequest("list-leading-zero", "GET", f"/crm/v3/lists/0{first_list}"),
         # events and account
         GoldenRequest("events", "GET", "/events/v3/events",
                       {"objectType": "contact", "objectId": contact_ids[3], "limit": "100"}),
@@ -220,8 +251,6 @@ def test_golden_responses_are_byte_identical(name: str, recorded: dict[str, dict
 
 def test_golden_list_covers_every_endpoint() -> None:
     """Every endpoint handler is reached (routes left out are only second spellings of a path)."""
-    from hubspot_pipeline.sandbox.routes import ROUTES, Router, split_path
-
     router = Router(ROUTES)
     reached = set()
     for req in golden_requests(Account(1, "tiny", CONFIGS["tiny"].start_date)):

@@ -27,9 +27,10 @@ class Response:
     delay: float = 0.0
 
 
-class RawJson(str):
-    """Text already encoded as JSON. `json_bytes` splices it in verbatim when it is the payload or a
-    member of a top-level object: record pages are built as text, not as dicts encoded afterwards."""
+class RawJson(bytes):
+    """JSON already encoded (UTF-8). `json_bytes` splices it in verbatim when it is the payload or a
+    member of a top-level object: record pages are built as text, not as dicts encoded afterwards,
+    and joined as bytes, so one non-ASCII value never widens a whole page's string."""
 
 
 def json_text(value: Any) -> str:
@@ -39,13 +40,15 @@ def json_text(value: Any) -> str:
 
 def json_bytes(payload: Any) -> bytes:
     if isinstance(payload, RawJson):
-        return payload.encode("utf-8")
+        return bytes(payload)
     if isinstance(payload, dict) and any(isinstance(value, RawJson) for value in payload.values()):
         members = (
-            f"{_ENCODER.encode(key)}:{value if isinstance(value, RawJson) else _ENCODER.encode(value)}"
+            _ENCODER.encode(key).encode("utf-8")
+            + b":"
+            + (value if isinstance(value, RawJson) else _ENCODER.encode(value).encode("utf-8"))
             for key, value in payload.items()
         )
-        return ("{" + ",".join(members) + "}").encode("utf-8")
+        return b"{" + b",".join(members) + b"}"
     return _ENCODER.encode(payload).encode("utf-8")
 
 

@@ -17,9 +17,8 @@ BATCH_MAX_INPUTS = 1_000
 Page = tuple[list[dict[str, Any]], str | None]
 
 
-def _page(ctx: RequestContext, from_type: ObjectType, from_id: int, to_type: ObjectType, after: Any) -> Page:
-    """One page of a record's associations; the cursor is the next `toObjectId`."""
-    pairs = ctx.account.associations(from_type.type_id, from_id, to_type.type_id)
+def _page(pairs: list[tuple[int, list[dict[str, Any]]]], after: Any) -> Page:
+    """One page of a record's associations (`pairs`, by ascending id); the cursor is the next `toObjectId`."""
     start = bisect.bisect_left([to_id for to_id, _ in pairs], cursor("after", after)) if after else 0
     rows = [
         {"toObjectId": to_id, "associationTypes": kinds} for to_id, kinds in pairs[start : start + PAGE_SIZE]
@@ -34,7 +33,8 @@ def record_associations(ctx: RequestContext) -> dict[str, Any]:
     raw_id = ctx.params["objectId"]
     if not raw_id.isdigit():
         raise validation_error(f"objectId must be numeric, but was {raw_id!r}", objectId=[raw_id])
-    rows, next_after = _page(ctx, from_type, int(raw_id), to_type, ctx.arg("after"))
+    pairs = ctx.account.associations(from_type.type_id, int(raw_id), to_type.type_id)
+    rows, next_after = _page(pairs, ctx.arg("after"))
     if len(rows) > limit:
         next_after = str(rows[limit]["toObjectId"])
         rows = rows[:limit]
@@ -48,13 +48,15 @@ def batch_read_associations(ctx: RequestContext) -> Any:
         raise validation_error("inputs is required and must be an array")
     if len(inputs) > BATCH_MAX_INPUTS:
         raise limit_exceeded("inputs", len(inputs), BATCH_MAX_INPUTS)
+    items = [item if isinstance(item, dict) else {"id": item} for item in inputs]
+    raw_ids = [str(item.get("id")) for item in items]
+    numeric = [int(raw_id) for raw_id in raw_ids if raw_id.isdigit()]
+    found = iter(ctx.account.associations_of(from_type.type_id, numeric, to_type.type_id))
     results, errors = [], []
-    for item in inputs:
-        item = item if isinstance(item, dict) else {"id": item}
-        raw_id = str(item.get("id"))
+    for item, raw_id in zip(items, raw_ids, strict=True):
         rows, next_after = [], None
         if raw_id.isdigit():
-            rows, next_after = _page(ctx, from_type, int(raw_id), to_type, item.get("after"))
+            rows, next_after = _page(next(found), item.get("after"))
         if not rows:
             # HubSpot answers unknown ids and ids without associations alike: an error entry, no result.
             errors.append(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from hubspot_pipeline.sandbox.context import RequestContext, checked_int
-from hubspot_pipeline.sandbox.endpoints.paging import offset_page
+from hubspot_pipeline.sandbox.endpoints.paging import offset_window, window_page
 from hubspot_pipeline.sandbox.errors import resource_not_found
 
 SEARCH_DEFAULT_COUNT = 20
@@ -52,7 +52,7 @@ def _fetch_shape(ctx: RequestContext, item: dict[str, Any]) -> dict[str, Any]:
 
 
 def _find(ctx: RequestContext, list_id: str) -> dict[str, Any] | None:
-    return next((item for item in ctx.account.lists() if str(item["listId"]) == list_id), None)
+    return ctx.account.find_list(list_id)
 
 
 def read_list(ctx: RequestContext) -> dict[str, Any]:
@@ -71,11 +71,10 @@ def _memberships(ctx: RequestContext, join_order: bool) -> dict[str, Any]:
     list_id = ctx.params["listId"]
     if _find(ctx, list_id) is None:
         raise resource_not_found(f"List {list_id} does not exist.")
-    members = ctx.account.list_memberships(int(list_id))
-    if join_order:
-        members = sorted(members, key=lambda m: (m[1], m[0]))
+    limit, start = offset_window(ctx, MEMBERSHIPS_DEFAULT_LIMIT, MEMBERSHIPS_MAX_LIMIT)
+    total, members = ctx.account.list_members_page(int(list_id), start, limit, join_order)
     rows = [{"recordId": str(record_id), "membershipTimestamp": stamp} for record_id, stamp in members]
-    return offset_page(ctx, rows, MEMBERSHIPS_DEFAULT_LIMIT, MEMBERSHIPS_MAX_LIMIT, total=len(rows))
+    return window_page(ctx, rows, limit, start, total, total=total)
 
 
 def memberships(ctx: RequestContext) -> dict[str, Any]:

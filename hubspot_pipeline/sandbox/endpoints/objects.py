@@ -43,12 +43,13 @@ def list_objects(ctx: RequestContext) -> dict[str, Any]:
         limit=limit + 1,
     )
     properties = requested_properties(object_type, ctx.arg_list("properties"))
-    associations = V3Associations(ctx, object_type, ctx.arg_list("associations"))
+    found = ctx.account.records(object_type.type_id, ids[:limit], properties, history)
+    views = [view for view in found if view is not None]
+    linked = V3Associations(ctx, object_type, ctx.arg_list("associations")).of([v.id for v in views])
     results = records_json(
         [
-            record_text(view, with_history=bool(history), associations=associations.of(view.id))
-            for view in ctx.account.records(object_type.type_id, ids[:limit], properties, history)
-            if view is not None
+            record_text(view, with_history=bool(history), associations=links)
+            for view, links in zip(views, linked, strict=True)
         ]
     )
     next_after = str(ids[limit]) if len(ids) > limit else None
@@ -67,8 +68,8 @@ def read_object(ctx: RequestContext) -> dict[str, Any]:
         view = ctx.account.record(object_type.type_id, record_id, properties, history)
     if view is None or view.archived != archived:
         raise object_not_found(raw_id)
-    associations = V3Associations(ctx, object_type, ctx.arg_list("associations"))
-    return RawJson(record_text(view, with_history=bool(history), associations=associations.of(record_id)))
+    (links,) = V3Associations(ctx, object_type, ctx.arg_list("associations")).of([view.id])
+    return RawJson(record_text(view, with_history=bool(history), associations=links).encode("utf-8"))
 
 
 def batch_read_objects(ctx: RequestContext) -> Any:

@@ -18,11 +18,23 @@ def cursor(name: str, value: Any) -> int:
     return checked_int(name, value)
 
 
+def offset_window(ctx: RequestContext, default: int, maximum: int) -> tuple[int, int]:
+    """(limit, offset) of an offset-paged request; the limit is checked first."""
+    limit = page_limit(ctx, default, maximum)
+    return limit, cursor("after", ctx.arg("after") or 0)
+
+
+def window_page(
+    ctx: RequestContext, rows: list[Any], limit: int, start: int, size: int, **extra: Any
+) -> dict:
+    """A page holding `rows`, the items [start, start + limit) of `size`; the cursor is the next offset."""
+    end = start + limit
+    next_after = str(end) if end < size else None
+    link = ctx.next_link(next_after) if next_after else None
+    return paged(rows, next_after, link, **extra)
+
+
 def offset_page(ctx: RequestContext, items: list[Any], default: int, maximum: int, **extra: Any) -> dict:
     """One page of an in-memory collection; the cursor is the offset of the next item."""
-    limit = page_limit(ctx, default, maximum)
-    start = cursor("after", ctx.arg("after") or 0)
-    end = start + limit
-    next_after = str(end) if end < len(items) else None
-    link = ctx.next_link(next_after) if next_after else None
-    return paged(items[start:end], next_after, link, **extra)
+    limit, start = offset_window(ctx, default, maximum)
+    return window_page(ctx, items[start : start + limit], limit, start, len(items), **extra)

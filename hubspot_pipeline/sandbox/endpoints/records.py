@@ -8,7 +8,7 @@ from json.encoder import encode_basestring as _json_str  # what the encoder itse
 from typing import TYPE_CHECKING, Any
 
 from hubspot_pipeline.sandbox.model.timefmt import iso_ms
-from hubspot_pipeline.sandbox.model.types import Entry, Source, source_dict
+from hubspot_pipeline.sandbox.model.types import History, Source, source_dict
 from hubspot_pipeline.sandbox.responses import RawJson, json_text
 
 if TYPE_CHECKING:
@@ -29,7 +29,7 @@ def requested_properties(object_type: ObjectType, names: list[str] | None) -> li
 
 def records_json(texts: list[str]) -> RawJson:
     """A JSON array of records already encoded by `record_text`."""
-    return RawJson("[" + ",".join(texts) + "]")
+    return RawJson(b"[" + b",".join([text.encode("utf-8") for text in texts]) + b"]")
 
 
 def record_text(
@@ -56,23 +56,37 @@ def record_text(
     return "".join(parts)
 
 
-def _history_text(entries: dict[str, list[Entry]]) -> str:
-    """`{name: [entry, ...]}` as `history_dict` gives it, encoded."""
+def _history_text(entries: dict[str, History]) -> str:
+    """`{name: [entry, ...]}`, each entry as `history_dict` gives it, encoded."""
+    # Most properties of most records were never set: their member is just `"name":[]`.
     members = [
-        f"{_json_str(name)}:[{','.join([_entry_text(e) for e in found])}]" for name, found in entries.items()
+        f"{_member_head(name)}{_entries_text(found) if found else ''}]" for name, found in entries.items()
     ]
     return "{" + ",".join(members) + "}"
 
 
-def _entry_text(entry: Entry) -> str:
-    value, ts, source = entry
-    return '{"value":' + _json_str(value) + ',"timestamp":"' + iso_ms(ts) + '",' + _source_text(source)
+def _entries_text(found: History) -> str:
+    return ",".join(
+        [
+            f'{{"value":{_json_str(v)},"timestamp":"{iso_ms(ts)}",{_SOURCE_TEXT.get(s) or _source_text(s)}'
+            for v, ts, s in found
+        ]
+    )
 
 
-@lru_cache(maxsize=1024)
+@lru_cache(maxsize=4096)
+def _member_head(name: str) -> str:
+    """`"name":[`, encoded once per property name."""
+    return _json_str(name) + ":["
+
+
+_SOURCE_TEXT: dict[Source, str] = {}
+
+
 def _source_text(source: Source) -> str:
-    """The tail of an encoded history entry, `"sourceType":...}`: a handful of distinct sources exist."""
-    return json_text(source_dict(source))[1:]
+    """The tail of an encoded history entry, `"sourceType":...}`, kept: a handful of sources exist."""
+    _SOURCE_TEXT[source] = json_text(source_dict(source))[1:]
+    return _SOURCE_TEXT[source]
 
 
 def _snake(label: str) -> str:
@@ -109,21 +123,20 @@ class V3Associations:
                 names[label["typeId"]] = base if text.lower() == "primary" else _snake(text)
         return names
 
-    def of(self, record_id: int) -> dict[str, Any] | None:
+    def of(self, record_ids: list[int]) -> list[dict[str, Any] | None]:
+        """The `associations` member of each record (None when none was asked for), looked up together."""
         if not self._targets:
-            return None
-        out: dict[str, Any] = {}
+            return [None] * len(record_ids)
+        out: list[dict[str, Any]] = [{} for _ in record_ids]
         for to_type, names in self._targets:
-            rows = [
-                {
-                    "id": str(to_id),
-                    "type": names.get(kind["typeId"], f"{self._from.singular}_to_{to_type.singular}"),
-                }
-                for to_id, kinds in self._ctx.account.associations(
-                    self._from.type_id, record_id, to_type.type_id
-                )
-                for kind in kinds
-            ]
-            if rows:
-                out[to_type.name] = {"results": rows}
-        return out
+            fallback = f"{self._from.singular}_to_{to_type.singular}"
+            found = self._ctx.account.associations_of(self._from.type_id, record_ids, to_type.type_id)
+            for members, pairs in zip(out, found, strict=True):
+                rows = [
+                    {"id": str(to_id), "type": names.get(kind["typeId"], fallback)}
+                    for to_id, kinds in pairs
+                    for kind in kinds
+                ]
+                if rows:
+                    members[to_type.name] = {"results": rows}
+        return list(out)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Iterable, Iterator
 
 import numpy as np
@@ -52,9 +53,9 @@ SEARCH_DEFAULTS: dict[str, tuple[str, ...]] = {
     "0-5": ("content", "hs_pipeline", "hs_pipeline_stage", "hs_ticket_category", "hs_ticket_priority", "subject",
             "createdate", "hs_lastmodifieddate", "hs_object_id"),
 }  # fmt: skip
-# Records whose generated values are kept between requests (a record read with every property and
-# its history holds some 30 KB): a whole `tiny` account fits, a pipeline's re-reads of recent pages too.
-RECORD_CACHE_SIZE = 1024
+# Generated values and history entries kept between requests, counted one each (some 70 bytes):
+# about 25 MB, i.e. ~800 contacts read with every property's history, or ~7,000 read with 50 values.
+RECORD_CACHE_ITEMS = 400_000
 VIEW_CHUNK = 256  # records generated per vectorised fill draw when walking a whole type
 
 SEARCHABLE: dict[str, tuple[str, ...]] = {
@@ -70,8 +71,10 @@ class Account:
     """A whole HubSpot account, deterministic from (seed, scale, start_date, wide) and days advanced.
 
     Values are generated on demand from (seed, type, id); only compact numpy columns and an
-    overlay of records changed by `advance()` are held. Returned dicts are shared caches in a
-    few places (property definitions): treat every returned dict as read-only.
+    overlay of records changed by `advance()` are held, plus `record_cache`, a bounded LRU of
+    what recently read records generated (cleared by `advance()`). Returned dicts and histories
+    are shared caches in a few places (property definitions, association types, histories):
+    treat everything returned as read-only.
     """
 
     portal_id: int
@@ -143,7 +146,8 @@ class Account:
         )  # fmt: skip
         self.searcher = Searcher(self)
         self._prop_cache: dict[tuple[str, bool, int], list[dict]] = {}
-        self._contexts: LRU[tuple[str, int], RecordCtx] = LRU(RECORD_CACHE_SIZE)
+        # (type id, idx) -> the record's context with the values and histories generated for it so far
+        self.record_cache: LRU[tuple[str, int], RecordCtx] = LRU(RECORD_CACHE_ITEMS)
 
     # --- construction helpers (also used by advance) -----------------------------------------
 
@@ -199,11 +203,11 @@ class Account:
         from .changes import apply_day  # local: changes imports this module's types
 
         for _ in range(days):
-            self._contexts.clear()  # a day's changes reach records' histories and events
+            self.record_cache.clear()  # a day's changes reach records' histories and events
             apply_day(self, bulk_update)
             self.days_advanced += 1
             self.now_ms += DAY_MS
-        self._contexts.clear()
+        self.record_cache.clear()
 
     # --- types and properties ------------------------------------------------------------------
 
@@ -352,7 +356,7 @@ class Account:
     ) -> list[RecordView | None]:
         """`record()` of each id, in order (None where no such record ever existed), drawn page-wise."""
         table = self._table(type_id)
-        idxs = [table.index_of(int(record_id)) for record_id in record_ids]
+        idxs = table.indices_of([int(record_id) for record_id in record_ids])
         views = iter(self._views(table, [i for i in idxs if i is not None], properties, with_history))
         return [None if i is None else next(views) for i in idxs]
 
@@ -361,20 +365,28 @@ class Account:
     ) -> list[RecordView]:
         live = table.registry.live
         names = self.default_properties(table.type_id) if properties is None else properties
-        value_specs = [live[n] for n in dict.fromkeys(names) if n in live]
-        history_specs = [live[n] for n in dict.fromkeys(with_history) if n in live]
-        # One fill draw per (record, property) for the page, histories and values alike.
-        may_hold = candidates(table, idxs, [*history_specs, *value_specs])
-        gen = self.generator
+        value_names = [n for n in dict.fromkeys(names) if n in live]
+        history_names = [n for n in dict.fromkeys(with_history) if n in live]
+        # A value also asked with history is the newest entry of that history: only the others are drawn.
+        in_history = {name: k for k, name in enumerate(history_names)}
+        drawn_names = [n for n in value_names if n not in in_history]
+        history_specs = [live[n] for n in history_names]
+        drawn_specs = [live[n] for n in drawn_names]
+        # The fill draws of the whole page at once.
+        page = candidates(table, idxs, [*history_specs, *drawn_specs])
         n_history = len(history_specs)
-        value_names = [s.name for s in value_specs]
-        history_names = [s.name for s in history_specs]
+        gen = self.generator
         out = []
-        for idx, row in zip(idxs, may_hold, strict=True):
-            ctx = self._contexts.get_or_make((table.type_id, idx), lambda idx=idx: gen.ctx(table, idx))
-            # Histories first: a value also asked with history is then read off its (memoised) newest entry.
+        for idx, row in zip(idxs, page, strict=True):
+            key = (table.type_id, idx)
+            ctx = self.record_cache.get_or_make(key, lambda idx=idx: gen.ctx(table, idx))
             found = gen.histories(ctx, history_specs, row[:n_history])
-            values = gen.values(ctx, value_specs, row[n_history:])
+            drawn = dict(zip(drawn_names, gen.values(ctx, drawn_specs, row[n_history:]), strict=True))
+            values: dict[str, str | None] = {}
+            for name in value_names:
+                k = in_history.get(name)
+                values[name] = drawn[name] if k is None else found[k][0][0] if found[k] else None
+            self.record_cache.weigh(key, ctx.memo_size())
             archived_ms = int(table.archived[idx])
             out.append(
                 RecordView(
@@ -383,7 +395,7 @@ class Account:
                     updated_ms=int(table.updated[idx]),
                     archived=archived_ms != 0,
                     archived_ms=archived_ms or None,
-                    properties=dict(zip(value_names, values, strict=True)),
+                    properties=values,
                     entries=dict(zip(history_names, found, strict=True)),
                 )
             )
@@ -438,17 +450,29 @@ class Account:
 
     def associations(self, from_type: str, from_id: int, to_type: str) -> list[tuple[int, list[dict]]]:
         """[(to_id, [{category, typeId, label}...])] ascending to_id; [] if none."""
+        return self.associations_of(from_type, [from_id], to_type)[0]
+
+    def associations_of(
+        self, from_type: str, from_ids: Iterable[int], to_type: str
+    ) -> list[list[tuple[int, list[dict]]]]:
+        """`associations()` of each id, in order, looked up together. Type dicts are shared: read-only."""
         src, dst, edges = self._edges(from_type, to_type)
-        idx = src.index_of(int(from_id))
-        if edges is None or idx is None:
-            return []
+        idxs = src.indices_of([int(from_id) for from_id in from_ids])
+        out: list[list[tuple[int, list[dict]]]] = [[] for _ in idxs]
+        known = [k for k, idx in enumerate(idxs) if idx is not None]
+        if edges is None or not known:
+            return out
         from_b = edges.pair.a != src.type_id
-        other, bits, rev = edges.neighbors(idx, from_b)
-        pair = edges.pair
-        return [
-            (int(dst.ids[o]), pair.types_for(int(bt), bool(r)))
-            for o, bt, r in zip(other.tolist(), bits.tolist(), rev.tolist(), strict=True)
-        ]
+        counts, other, bits, rev = edges.neighbors_of(np.array([idxs[k] for k in known]), from_b)
+        kinds: dict[tuple[int, bool], list[dict]] = {}  # a bit set's types, built once per answer
+        rows = zip(dst.ids[other].tolist(), bits.tolist(), rev.tolist(), strict=True)
+        for k, count in zip(known, counts.tolist(), strict=True):
+            for to_id, bt, r in itertools.islice(rows, count):
+                types = kinds.get((bt, r))
+                if types is None:
+                    types = kinds[(bt, r)] = edges.pair.types_for(bt, r)
+                out[k].append((to_id, types))
+        return out
 
     def association_labels(self, from_type: str, to_type: str) -> list[dict]:
         """Every association type defined from one type to another: {category, typeId, label}."""
@@ -490,6 +514,10 @@ class Account:
         """API list dicts (the lists search shape), ascending listId."""
         return [lst.as_dict() for lst in self.lists_]
 
+    def find_list(self, list_id: str) -> dict | None:
+        """The API list dict whose listId reads `list_id`, else None."""
+        return next((lst.as_dict() for lst in self.lists_ if str(lst.list_id) == list_id), None)
+
     def list_memberships(
         self, list_id: int, after: int | None = None, limit: int | None = None
     ) -> list[tuple[int, str]]:
@@ -497,16 +525,27 @@ class Account:
 
         Raises KeyError for an unknown list id.
         """
-        lst = next((x for x in self.lists_ if x.list_id == int(list_id)), None)
-        if lst is None:
-            raise KeyError(f"unknown list {list_id}")
+        lst = self._list_state(list_id)
         ids = self.tables[lst.object_type_id].ids[lst.members]
         start = 0 if after is None else int(np.searchsorted(ids, int(after), side="right"))
         stop = len(ids) if limit is None else start + limit
-        return [
-            (int(i), iso_ms(int(t)))
-            for i, t in zip(ids[start:stop].tolist(), lst.added_ms[start:stop].tolist(), strict=True)
-        ]
+        return _member_rows(ids[start:stop], lst.added_ms[start:stop])
+
+    def list_members_page(
+        self, list_id: int, offset: int, limit: int, join_order: bool = False
+    ) -> tuple[int, list[tuple[int, str]]]:
+        """(member count, the members at positions [offset, offset + limit)) by ascending recordId, or
+        in the order they joined (then by recordId); only the page is formatted. KeyError if unknown."""
+        lst = self._list_state(list_id)
+        page = lst.join_order()[offset : offset + limit] if join_order else slice(offset, offset + limit)
+        ids = self.tables[lst.object_type_id].ids[lst.members[page]]
+        return len(lst.members), _member_rows(ids, lst.added_ms[page])
+
+    def _list_state(self, list_id: int) -> ListState:
+        lst = next((x for x in self.lists_ if x.list_id == int(list_id)), None)
+        if lst is None:
+            raise KeyError(f"unknown list {list_id}")
+        return lst
 
     def event_types(self) -> list[str]:
         """Event type names: standard `e_*` and custom `pe<portal>_*`."""
@@ -553,3 +592,8 @@ class Account:
             "uiDomain": "app.hubspot.com",
             "dataHostingLocation": "na1",
         }
+
+
+def _member_rows(ids: np.ndarray, added_ms: np.ndarray) -> list[tuple[int, str]]:
+    """(recordId, membershipTimestamp ISO) pairs of aligned id and time columns."""
+    return [(i, iso_ms(t)) for i, t in zip(ids.tolist(), added_ms.tolist(), strict=True)]

@@ -132,6 +132,16 @@ def build_pair(
     return PairDef(a, b, tuple(fwd), tuple(inv))
 
 
+def _rows_between(sorted_idx: np.ndarray, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Positions in `sorted_idx` equal to each query, concatenated, and the query each belongs to."""
+    lo = np.searchsorted(sorted_idx, queries)
+    counts = np.searchsorted(sorted_idx, queries + 1) - lo
+    owner = np.repeat(np.arange(len(queries)), counts)
+    # position j of query i's run is lo[i] + j: shift a running count back to each run's start
+    rows = np.arange(len(owner)) + np.repeat(lo - (np.cumsum(counts) - counts), counts)
+    return rows, owner
+
+
 def _keys(a_idx: np.ndarray, b_idx: np.ndarray) -> np.ndarray:
     return (a_idx.astype(np.int64) << 32) | b_idx.astype(np.int64)
 
@@ -165,20 +175,26 @@ class EdgeTable:
 
     def neighbors(self, idx: int, from_b: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(other idx, bits, seen-from-b flag) of a record's edges, sorted by other idx."""
-        parts = []
-        bounds = np.array([idx, idx + 1], dtype=np.int32)  # same dtype: no copy of the haystack
+        _, other, bits, rev = self.neighbors_of(np.array([idx]), from_b)
+        return other, bits, rev
+
+    def neighbors_of(
+        self, idxs: np.ndarray, from_b: bool
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """`neighbors` of many records at once: (edge count per record, then other idx, bits and
+        seen-from-b flag of every edge, grouped by record in `idxs` order, each group by other idx)."""
+        queries = idxs.astype(np.int32)  # the haystacks' dtype: searching them copies nothing
+        found = []
         if not from_b or self.pair.same_type:
-            lo, hi = np.searchsorted(self.a, bounds)
-            parts.append((self.b[lo:hi], self.bits[lo:hi], np.zeros(hi - lo, dtype=bool)))
+            rows, owner = _rows_between(self.a, queries)
+            found.append((owner, self.b[rows], self.bits[rows], np.zeros(len(rows), dtype=bool)))
         if from_b or self.pair.same_type:
-            lo, hi = np.searchsorted(self.b_sorted, bounds)
-            rows = self.by_b[lo:hi]
-            parts.append((self.a[rows], self.bits[rows], np.ones(hi - lo, dtype=bool)))
-        other = np.concatenate([p[0] for p in parts])
-        bits = np.concatenate([p[1] for p in parts])
-        rev = np.concatenate([p[2] for p in parts])
-        order = np.argsort(other, kind="stable")
-        return other[order], bits[order], rev[order]
+            rows, owner = _rows_between(self.b_sorted, queries)
+            rows = self.by_b[rows]
+            found.append((owner, self.a[rows], self.bits[rows], np.ones(len(rows), dtype=bool)))
+        owner, other, bits, rev = (np.concatenate(column) for column in zip(*found, strict=True))
+        order = np.lexsort((other, owner))  # stable: by record, then other idx
+        return np.bincount(owner, minlength=len(queries)), other[order], bits[order], rev[order]
 
     def apply(self, log: list[tuple[int, int, int | None]], dead_a: np.ndarray, dead_b: np.ndarray) -> None:
         """Commit a day's edge changes, then drop every edge touching an archived record.

@@ -1,7 +1,7 @@
 """The fill draw of a whole page at once: which (record, property) pairs may hold a generated value.
 
 Every generated property starts its (record, property) splitmix64 stream with one draw that
-decides whether the record holds a value at all (`Generator._filled`). Most properties are
+decides whether the record holds a value at all (`Generator._fill`). Most properties are
 sparse, so most pairs stop there; drawing them one by one in Python is what a page of records
 used to spend its time on. Here the same first draw is made for records x properties in one go
 with numpy's wrapping uint64 arithmetic, bit for bit what `rng.combine` and `Rng.random` give,
@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .generate import BIG_EVERY, BIG_PROPS, FIXED_KINDS
+from .generate import BIG_EVERY, BIG_PROPS
 from .properties import PropSpec
 from .records import TypeTable
-from .rng import COMBINE_FACTOR, GOLDEN, MIX_1, MIX_2
+from .rng import COMBINE_FACTOR, GOLDEN, MIX_1, MIX_2, UNIT
 
 _U = np.uint64
 
@@ -35,20 +35,15 @@ def _combine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def _first_random(seeds: np.ndarray) -> np.ndarray:
     """`Rng(seed).random()`: the first draw of each stream as a float in [0, 1)."""
-    return (_mix64(seeds) >> _U(11)).astype(np.float64) * (1.0 / 9007199254740992.0)
-
-
-def _drawn(spec: PropSpec) -> bool:
-    """Whether the kind's history starts with a fill draw (system and activity kinds draw none)."""
-    return spec.kind not in FIXED_KINDS and not spec.kind.startswith("activity:")
+    return (_mix64(seeds) >> _U(11)).astype(np.float64) * UNIT
 
 
 def candidates(table: TypeTable, idxs: list[int], specs: list[PropSpec]) -> list[list[bool]]:
     """[record][property]: False where the record certainly holds no generated value of the property.
 
-    Mirrors `Generator._filled`: a property younger than the record's base update is unset, the
-    big value is always set, otherwise the first draw is compared with the fill rate. Values
-    written by `advance()` (the overlay) are not looked at: they are the caller's to add.
+    Mirrors `Generator._fill`: a property younger than the record's base update is unset, the big
+    value is always set, otherwise the first draw is compared with the fill rate. Values written
+    by `advance()` (the overlay) are not looked at: they are the caller's to add.
     """
     if not idxs or not specs:
         return [[True] * len(specs) for _ in idxs]
@@ -59,14 +54,13 @@ def candidates(table: TypeTable, idxs: list[int], specs: list[PropSpec]) -> list
         if ov is not None:
             base_updated[r] = ov.base_updated
     # The key as a one-element array: numpy warns about wrapping on scalars, not on arrays.
-    seeds = _combine(np.array([table.key], dtype=np.uint64), table.ids[at].astype(np.uint64))
+    records = _combine(np.array([table.key], dtype=np.uint64), table.ids[at].astype(np.uint64))
     keys = np.fromiter((s.key for s in specs), dtype=np.uint64, count=len(specs))
     fill = np.fromiter((s.fill for s in specs), dtype=np.float64, count=len(specs))
     prop_created = np.fromiter((s.created_ms for s in specs), dtype=np.int64, count=len(specs))
-    drawn = np.fromiter((_drawn(s) for s in specs), dtype=bool, count=len(specs))
+    drawn = np.fromiter((s.drawn for s in specs), dtype=bool, count=len(specs))
     too_young = np.maximum(table.created[at][:, None], prop_created[None, :]) > base_updated[:, None]
     big_name = BIG_PROPS.get(table.type_id)
     big = (at % BIG_EVERY == 7)[:, None] & np.array([s.name == big_name for s in specs])[None, :]
-    unfilled = _first_random(_combine(seeds[:, None], keys[None, :])) >= fill[None, :]
-    unset = drawn[None, :] & (too_young | (~big & unfilled))
-    return (~unset).tolist()
+    unfilled = _first_random(_combine(records[:, None], keys[None, :])) >= fill[None, :]
+    return (~(drawn[None, :] & (too_young | (~big & unfilled)))).tolist()

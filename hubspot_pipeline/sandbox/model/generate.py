@@ -20,7 +20,7 @@ from .properties import PropSpec
 from .records import TypeTable
 from .rng import Rng, combine, stable_hash
 from .timefmt import DAY_MS, iso_date, iso_ms
-from .types import Entry, Source
+from .types import Entry, History, Source
 from .vocab import (
     CITIES,
     COMPANY_SUFFIXES,
@@ -43,8 +43,8 @@ CREATE_KEY = stable_hash("create-source")
 # The property that carries a ~100 KB value on a few records of these types.
 BIG_PROPS = {"0-1": "message", "0-2": "description", "0-46": "hs_note_body"}
 BIG_EVERY = 5003  # records with idx % BIG_EVERY == 7 get the big value
-# Kinds whose history follows from the record alone (no draws of their own); activity kinds too.
-FIXED_KINDS = frozenset({"object_id", "createdate", "lastmodified", "merged_ids"})
+# Kinds `draw_value` draws knowing the previous value (or, for multi, with a varying draw count).
+PREV_DEPENDENT_KINDS = frozenset({"stage", "enum", "multi", "bool"})
 
 
 @cache
@@ -80,7 +80,11 @@ class RecordCtx:
     # Generated (base) values and histories by property name: a context kept in the account's
     # record cache answers a second read of the record without drawing again.
     values: dict[str, str | None] = field(default_factory=dict)
-    histories: dict[str, list[Entry]] = field(default_factory=dict)
+    histories: dict[str, History] = field(default_factory=dict)
+
+    def memo_size(self) -> int:
+        """How many values and history entries are memoised (the record cache's unit of weight)."""
+        return 1 + len(self.values) + len(self.histories) + sum(map(len, self.histories.values()))
 
 
 class Sources:
@@ -166,7 +170,7 @@ class Generator:
 
     # --- property level -----------------------------------------------------------------------
 
-    def history(self, ctx: RecordCtx, spec: PropSpec) -> list[Entry]:
+    def history(self, ctx: RecordCtx, spec: PropSpec) -> History:
         """Full history of a property, newest first, capped at the type's history length (read-only)."""
         return self.histories(ctx, [spec], [True])[0]
 
@@ -174,19 +178,18 @@ class Generator:
         """Current value (the newest history value), or None; draws no history."""
         return self.values(ctx, [spec], [True])[0]
 
-    def histories(self, ctx: RecordCtx, specs: list[PropSpec], may_hold: list[bool]) -> list[list[Entry]]:
+    def histories(self, ctx: RecordCtx, specs: list[PropSpec], may_hold: list[bool]) -> list[History]:
         """`history()` of each spec; `may_hold[i]` False: the fill draw leaves nothing generated (`fill.py`).
 
-        Values written by `advance()` (the overlay) come first. Lists may be shared with the
-        record's context: treat them as read-only.
+        Values written by `advance()` (the overlay) come first.
         """
         written = self._written(ctx)
         cap = ctx.table.history_cap
         out = []
         for spec, maybe in zip(specs, may_hold, strict=True):
-            base = self.base_history(ctx, spec) if maybe else []
+            base = self.base_history(ctx, spec) if maybe else ()
             newer = written.get(spec.name)
-            out.append((newer + base)[:cap] if newer else base)
+            out.append((*newer, *base)[:cap] if newer else base)
         return out
 
     def values(self, ctx: RecordCtx, specs: list[PropSpec], may_hold: list[bool]) -> list[str | None]:
@@ -203,7 +206,7 @@ class Generator:
         ov = ctx.table.overlay.get(ctx.idx)
         return ov.props if ov is not None else {}
 
-    def base_history(self, ctx: RecordCtx, spec: PropSpec) -> list[Entry]:
+    def base_history(self, ctx: RecordCtx, spec: PropSpec) -> History:
         """History generated for the record as of its base updatedAt, newest first (memoised on ctx)."""
         found = ctx.histories.get(spec.name)
         if found is None:
@@ -211,7 +214,7 @@ class Generator:
         return found
 
     def base_value(self, ctx: RecordCtx, spec: PropSpec) -> str | None:
-        """`base_history(ctx, spec)[0][0]` (or None), memoised on ctx, without drawing a whole history."""
+        """`base_history(...)[0][0]` (or None), memoised on ctx, without drawing a whole history."""
         name = spec.name
         known = ctx.histories.get(name)
         if known is not None:
@@ -220,34 +223,29 @@ class Generator:
             ctx.values[name] = self._generate_value(ctx, spec)
         return ctx.values[name]
 
-    def _generate_history(self, ctx: RecordCtx, spec: PropSpec) -> list[Entry]:
-        fixed = self._fixed_history(ctx, spec)
-        if fixed is not None:
-            return fixed
-        filled = self._filled(ctx, spec)
-        if filled is None:
-            return []
-        rng, big = filled
+    def _generate_history(self, ctx: RecordCtx, spec: PropSpec) -> History:
+        if not spec.drawn:
+            return tuple(self._fixed_history(ctx, spec))
+        rng = Rng(combine(ctx.seed, spec.key))
+        big = self._fill(ctx, spec, rng)
+        if big is None:
+            return ()
         if spec.kind == "pipeline":
-            return [(self.pipeline_of(ctx).id, ctx.created, self.create_source(ctx))]
+            return ((self.pipeline_of(ctx).id, ctx.created, self.create_source(ctx)),)
         n, first = self._shape(ctx, spec, rng)
         hi = ctx.base_updated
-        times = [first, *sorted(first + rng.below(hi - first + 1) for _ in range(n - 1))]
+        times = [first, *sorted([first + rng.below(hi - first + 1) for _ in range(n - 1)])]
         values = self._values(ctx, spec, rng, n)
         if big:
             values[-1] = f"[{ctx.id}] {big_text()}"
-        src = self.sources
-        out: list[Entry] = []
-        for k in range(n):
-            if spec.calculated:
-                source = src.calculated
-            elif k == 0:
-                source = self.create_source(ctx) if times[0] == ctx.created else rng.choice(src.update)
-            else:
-                source = rng.choice(src.update)
-            out.append((values[k], times[k], source))
-        out.reverse()
-        return out
+        # Sources are drawn last, oldest first; the oldest is the creator's when set at creation.
+        update = self.sources.update
+        if spec.calculated:
+            sources = [self.sources.calculated] * n
+        else:
+            oldest = self.create_source(ctx) if first == ctx.created else rng.choice(update)
+            sources = [oldest, *[rng.choice(update) for _ in range(n - 1)]]
+        return tuple(zip(values[::-1], times[::-1], sources[::-1], strict=True))
 
     def _generate_value(self, ctx: RecordCtx, spec: PropSpec) -> str | None:
         """The newest generated value from the same stream as the history, drawing only what it needs.
@@ -255,26 +253,26 @@ class Generator:
         The later timestamps are skipped over in one step; the sources, drawn after the values,
         are not drawn at all.
         """
-        fixed = self._fixed_history(ctx, spec)
-        if fixed is not None:
+        if not spec.drawn:
+            fixed = self._fixed_history(ctx, spec)
             return fixed[0][0] if fixed else None
-        filled = self._filled(ctx, spec)
-        if filled is None:
+        rng = Rng(combine(ctx.seed, spec.key))
+        big = self._fill(ctx, spec, rng)
+        if big is None:
             return None
-        rng, big = filled
         if spec.kind == "pipeline":
             return self.pipeline_of(ctx).id
         if big:
             return f"[{ctx.id}] {big_text()}"
         n, _ = self._shape(ctx, spec, rng)
         rng.skip(n - 1)  # the n - 1 later timestamps take one draw each
-        return self._values(ctx, spec, rng, n)[-1]
+        return self._newest_value(ctx, spec, rng, n)
 
-    def _fixed_history(self, ctx: RecordCtx, spec: PropSpec) -> list[Entry] | None:
-        """History of the kinds that draw nothing of their own (system and activity ones), else None."""
+    def _fixed_history(self, ctx: RecordCtx, spec: PropSpec) -> list[Entry]:
+        """History of the kinds that draw nothing of their own (system and activity ones)."""
         kind = spec.kind
-        if kind not in FIXED_KINDS:
-            return self._activity_history(ctx, kind[9:]) if kind.startswith("activity:") else None
+        if kind.startswith("activity:"):
+            return self._activity_history(ctx, kind[9:])
         if kind == "merged_ids":
             return []
         if kind == "object_id":
@@ -283,15 +281,14 @@ class Generator:
             return [(iso_ms(ctx.created), ctx.created, self.create_source(ctx))]
         return [(iso_ms(ctx.base_updated), ctx.base_updated, self.create_source(ctx))]  # lastmodified
 
-    def _filled(self, ctx: RecordCtx, spec: PropSpec) -> tuple[Rng, bool] | None:
-        """The (record, property) stream after its fill draw and whether it holds the big value; None if unset."""
+    def _fill(self, ctx: RecordCtx, spec: PropSpec, rng: Rng) -> bool | None:
+        """The fill draw: None when the record holds no value, else whether it holds the big value."""
         if max(ctx.created, spec.created_ms) > ctx.base_updated:
             return None
-        rng = Rng(combine(ctx.seed, spec.key))
         big = ctx.idx % BIG_EVERY == 7 and BIG_PROPS.get(ctx.table.type_id) == spec.name
         if not big and rng.random() >= spec.fill:
             return None
-        return rng, big
+        return big
 
     def _shape(self, ctx: RecordCtx, spec: PropSpec, rng: Rng) -> tuple[int, int]:
         """(number of values, first timestamp) of a set property's generated history."""
@@ -302,6 +299,15 @@ class Generator:
         span = ctx.base_updated - lo + 1
         first = lo if (spec.created_ms <= ctx.created and rng.chance(0.75)) else lo + rng.below(span)
         return n, first
+
+    def _newest_value(self, ctx: RecordCtx, spec: PropSpec, rng: Rng, n: int) -> str:
+        """`_values(...)[-1]`: the older values are skipped over where they take a fixed number of
+        draws and the newest does not depend on them (scalar kinds); otherwise drawn in turn."""
+        scalar = self._scalars.get(spec.kind) if spec.kind not in PREV_DEPENDENT_KINDS else None
+        if scalar is not None and scalar[1] is not None:
+            rng.skip(scalar[1] * (n - 1))
+            return scalar[0](ctx, rng)
+        return self._values(ctx, spec, rng, n)[-1]
 
     def _values(self, ctx: RecordCtx, spec: PropSpec, rng: Rng, n: int) -> list[str]:
         """The n values of a generated history, oldest first (each drawn knowing the one before)."""
@@ -356,39 +362,47 @@ class Generator:
         return self._scalar(ctx, kind, rng)
 
     def _scalar(self, ctx: RecordCtx, kind: str, rng: Rng) -> str:
-        draw = self._scalars.get(kind)
-        if draw is None:
+        found = self._scalars.get(kind)
+        if found is None:
             raise ValueError(f"unknown value kind {kind!r}")
-        return draw(ctx, rng)
+        return found[0](ctx, rng)
 
-    def _scalar_kinds(self) -> dict[str, ScalarDraw]:
-        """kind -> how one value of it is drawn (a table, not an if-chain: values are drawn by the million)."""
+    def _scalar_kinds(self) -> dict[str, tuple[ScalarDraw, int | None]]:
+        """kind -> (how one value is drawn, how many draws that takes when the count is fixed).
+
+        A table, not an if-chain: values are drawn by the million. The draw counts let a value-only
+        read skip the older values of a history without drawing them (`_newest_value`); a test
+        checks each count against what the draw really consumes.
+        """
         return {
-            "email": self._email,
-            "firstname": lambda ctx, rng: rng.choice(FIRST_NAMES),
-            "lastname": lambda ctx, rng: rng.choice(LAST_NAMES),
-            "phone": lambda ctx, rng: f"+1 {rng.between(201, 989)}-555-{rng.between(0, 9999):04d}",
-            "company": lambda ctx, rng: f"{rng.choice(COMPANY_WORDS)} {rng.choice(COMPANY_SUFFIXES)}".strip(),
-            "domain": lambda ctx, rng: self._domain(rng),
-            "website": lambda ctx, rng: f"https://www.{self._domain(rng)}",
-            "city": lambda ctx, rng: rng.choice(CITIES),
-            "state": lambda ctx, rng: rng.choice(STATES),
-            "country": lambda ctx, rng: rng.choice(COUNTRIES),
-            "zip": lambda ctx, rng: f"{rng.between(1000, 99999):05d}",
-            "address": lambda ctx, rng: f"{rng.between(1, 999)} {rng.choice(STREETS)}",
-            "jobtitle": lambda ctx, rng: rng.choice(JOB_TITLES),
-            "title": self._title,
-            "sku": lambda ctx, rng: f"SKU-{ctx.id}-{rng.between(100, 999)}",
-            "text": self._text,
-            "longtext": self._longtext,
-            "int": lambda ctx, rng: str(rng.between(0, 5000)),
-            "count": lambda ctx, rng: str(rng.between(0, 200)),
-            "money": self._money,
-            "percent": lambda ctx, rng: fmt_number(rng.between(0, 100) / 100),
-            "date": lambda ctx, rng: iso_date(ctx.created - 400 * DAY_MS + rng.below(800 * DAY_MS)),
-            "datetime": lambda ctx, rng: iso_ms(ctx.created - 30 * DAY_MS + rng.below(400 * DAY_MS)),
-            "owner": self._owner,
-            "product_ref": lambda ctx, rng: str(int(self.product_ids[rng.below(len(self.product_ids))])),
+            "email": (self._email, 5),
+            "firstname": (lambda ctx, rng: rng.choice(FIRST_NAMES), 1),
+            "lastname": (lambda ctx, rng: rng.choice(LAST_NAMES), 1),
+            "phone": (lambda ctx, rng: f"+1 {rng.between(201, 989)}-555-{rng.between(0, 9999):04d}", 2),
+            "company": (
+                lambda ctx, rng: f"{rng.choice(COMPANY_WORDS)} {rng.choice(COMPANY_SUFFIXES)}".strip(),
+                2,
+            ),
+            "domain": (lambda ctx, rng: self._domain(rng), 3),
+            "website": (lambda ctx, rng: f"https://www.{self._domain(rng)}", 3),
+            "city": (lambda ctx, rng: rng.choice(CITIES), 1),
+            "state": (lambda ctx, rng: rng.choice(STATES), 1),
+            "country": (lambda ctx, rng: rng.choice(COUNTRIES), 1),
+            "zip": (lambda ctx, rng: f"{rng.between(1000, 99999):05d}", 1),
+            "address": (lambda ctx, rng: f"{rng.between(1, 999)} {rng.choice(STREETS)}", 2),
+            "jobtitle": (lambda ctx, rng: rng.choice(JOB_TITLES), 1),
+            "title": (self._title, None),
+            "sku": (lambda ctx, rng: f"SKU-{ctx.id}-{rng.between(100, 999)}", 1),
+            "text": (self._text, None),
+            "longtext": (self._longtext, None),
+            "int": (lambda ctx, rng: str(rng.between(0, 5000)), 1),
+            "count": (lambda ctx, rng: str(rng.between(0, 200)), 1),
+            "money": (self._money, 2),
+            "percent": (lambda ctx, rng: fmt_number(rng.between(0, 100) / 100), 1),
+            "date": (lambda ctx, rng: iso_date(ctx.created - 400 * DAY_MS + rng.below(800 * DAY_MS)), 1),
+            "datetime": (lambda ctx, rng: iso_ms(ctx.created - 30 * DAY_MS + rng.below(400 * DAY_MS)), 1),
+            "owner": (self._owner, 2),
+            "product_ref": (lambda ctx, rng: str(int(self.product_ids[rng.below(len(self.product_ids))])), 1),
         }
 
     def _email(self, ctx: RecordCtx, rng: Rng) -> str:
@@ -398,7 +412,7 @@ class Generator:
     def _text(self, ctx: RecordCtx, rng: Rng) -> str:
         if rng.chance(0.05):
             return rng.choice(HOSTILE_STRINGS)
-        return " ".join(rng.choice(WORDS) for _ in range(rng.between(1, 4)))
+        return " ".join([rng.choice(WORDS) for _ in range(rng.between(1, 4))])
 
     def _longtext(self, ctx: RecordCtx, rng: Rng) -> str:
         if rng.chance(0.08):

@@ -35,6 +35,13 @@ class ListState:
     last_added_ms: int = 0
     last_removed_ms: int = 0
     pending: list[tuple[int, int | None]] = field(default_factory=list)  # (idx, added ms | None=removed)
+    _joined: np.ndarray | None = field(default=None, repr=False)  # join order, built on demand
+
+    def join_order(self) -> np.ndarray:
+        """Indices into `members` in the order they joined (ties by record id)."""
+        if self._joined is None:
+            self._joined = np.lexsort((self.members, self.added_ms))
+        return self._joined
 
     def commit(self, dead: np.ndarray, removed_at: int) -> None:
         """Apply pending adds/removals in order, then drop archived records (HubSpot does so)."""
@@ -52,6 +59,7 @@ class ListState:
             del current[idx]
             self.last_removed_ms = max(self.last_removed_ms, removed_at)
         self.pending.clear()
+        self._joined = None
         order = sorted(current)
         self.members = np.array(order, dtype=np.int64)
         self.added_ms = np.array([current[i] for i in order], dtype=np.int64)

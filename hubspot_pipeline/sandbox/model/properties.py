@@ -82,10 +82,15 @@ class PropSpec:
     archived_ms: int | None
     key: int  # stable 64-bit key mixed into per-record seeds
     option_values: tuple[str, ...] = field(init=False, repr=False, compare=False)  # values, display order
+    drawn: bool = field(init=False, repr=False, compare=False)  # values come from the record's draws
 
     def __post_init__(self) -> None:
-        # Derived once: the generator picks among the option values for every enum value it draws.
+        # Derived once: the generator asks for both with every value it makes.
         object.__setattr__(self, "option_values", tuple(v for v, _ in self.options))
+        # System and activity kinds follow from the record (ids, dates, events) and draw nothing.
+        object.__setattr__(
+            self, "drawn", self.kind not in SYSTEM_KINDS and not self.kind.startswith("activity:")
+        )
 
 
 def make_spec(

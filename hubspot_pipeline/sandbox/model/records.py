@@ -16,6 +16,8 @@ from .properties import PropertyRegistry
 from .rng import combine
 from .types import Entry, ObjectType
 
+MAX_ID = int(np.iinfo(np.int64).max)
+
 
 @dataclass(slots=True)
 class Overlay:
@@ -64,6 +66,16 @@ class TypeTable:
         if i < len(self.ids) and int(self.ids[i]) == record_id:
             return i
         return None
+
+    def indices_of(self, record_ids: list[int]) -> list[int | None]:
+        """`index_of` of many ids in one search."""
+        if not record_ids or not len(self.ids):
+            return [None] * len(record_ids)
+        # Ids beyond int64 (clients send any digits) exist nowhere: search for -1 instead.
+        wanted = np.array([i if 0 <= i <= MAX_ID else -1 for i in record_ids], dtype=np.int64)
+        found = np.minimum(np.searchsorted(self.ids, wanted), len(self.ids) - 1)
+        hits = self.ids[found] == wanted
+        return [int(i) if hit else None for i, hit in zip(found.tolist(), hits.tolist(), strict=True)]
 
     def record_seed(self, idx: int) -> int:
         """The 64-bit seed every generated value of this record derives from."""

@@ -18,6 +18,7 @@ GOLDEN = 0x9E3779B97F4A7C15
 MIX_1 = 0xBF58476D1CE4E5B9
 MIX_2 = 0x94D049BB133111EB
 COMBINE_FACTOR = 0x100000001B3
+UNIT = 1.0 / 9007199254740992.0  # 2**-53: the top 53 bits of a draw as a float in [0, 1)
 T = TypeVar("T")
 
 
@@ -62,7 +63,7 @@ class Rng:
 
     def random(self) -> float:
         """Uniform float in [0, 1)."""
-        return (self.next64() >> 11) * (1.0 / 9007199254740992.0)
+        return (self.next64() >> 11) * UNIT
 
     def below(self, n: int) -> int:
         """Uniform int in [0, n)."""

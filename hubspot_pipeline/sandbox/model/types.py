@@ -11,6 +11,9 @@ from .timefmt import iso_ms, ms_to_datetime
 Source = tuple[str, str | None, str | None, int | None]
 # One history entry: (value, timestamp ms, source)
 Entry = tuple[str, int, Source]
+# A property's history, newest first. A tuple of tuples of strings and ints: once the garbage
+# collector has seen one it stops tracking it, so a cache full of histories costs collections nothing.
+History = tuple[Entry, ...]
 
 
 @dataclass(frozen=True)
@@ -116,7 +119,7 @@ class RecordView:
     archived: bool
     archived_ms: int | None
     properties: dict[str, str | None]
-    entries: dict[str, list[Entry]] = field(default_factory=dict)
+    entries: dict[str, History] = field(default_factory=dict)
 
     @property
     def history(self) -> dict[str, list[dict]]:
