@@ -78,3 +78,16 @@ def test_schedule_requests_yesterday(defs: dg.Definitions) -> None:
     assert [r.partition_key for r in result.run_requests] == ["2026-11-21"]
     assert [r.run_key for r in result.run_requests] == ["2026-11-21"]
     assert defs.resolve_job_def("daily_export").partitions_def is not None
+
+
+def test_events_backfill_job_takes_a_call_budget(defs: dg.Definitions) -> None:
+    job = defs.resolve_job_def("events_backfill")
+    op_config = {"ops": {"backfill_event_history": {"config": {"max_calls": 500}}}}
+    assert dg.validate_run_config(job, op_config)["ops"]["backfill_event_history"]["config"] == {
+        "max_calls": 500
+    }
+    default = dg.validate_run_config(job, {})
+    assert default["ops"]["backfill_event_history"]["config"] == {"max_calls": 10_000}
+    with pytest.raises(dg.DagsterInvalidConfigError):
+        dg.validate_run_config(job, {"ops": {"backfill_event_history": {"config": {"max_calls": "many"}}}})
+    assert job.nodes[0].definition.pools == {"hubspot_api"}

@@ -4,10 +4,10 @@ from datetime import date
 
 import dagster as dg
 
+from hubspot_pipeline.defs.context import export_context
 from hubspot_pipeline.defs.partitions import daily_partitions
 from hubspot_pipeline.defs.resources import ExportStoreResource, HubSpotResource
 from hubspot_pipeline.store import Column
-from hubspot_pipeline.tables.context import ExportContext
 from hubspot_pipeline.tables.export import ExportOutcome, export_spec
 from hubspot_pipeline.tables.registry import TABLES
 from hubspot_pipeline.tables.spec import TableSpec
@@ -101,14 +101,7 @@ def build_table_asset(spec: TableSpec) -> dg.AssetsDefinition:
     def _table(
         context: dg.AssetExecutionContext, hubspot: HubSpotResource, export_store: ExportStoreResource
     ) -> dg.MaterializeResult:
-        ctx = ExportContext(
-            day=date.fromisoformat(context.partition_key),
-            destination=export_store.destination(),
-            run_id=context.run_id,
-            client_factory=hubspot.client,
-            log=context.log,
-            max_part_bytes=export_store.max_part_bytes,
-        )
+        ctx = export_context(context, date.fromisoformat(context.partition_key), hubspot, export_store)
         return materialize_result(export_spec(ctx, spec))
 
     return _table

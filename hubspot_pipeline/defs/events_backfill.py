@@ -10,11 +10,11 @@ from datetime import UTC, datetime, timedelta
 import dagster as dg
 
 from hubspot_pipeline.defs.assets import HUBSPOT_POOL
+from hubspot_pipeline.defs.context import export_context
 from hubspot_pipeline.defs.resources import ExportStoreResource, HubSpotResource
 from hubspot_pipeline.sync.events import ACTIVITY_PROPERTIES
 from hubspot_pipeline.sync.events_backfill import run_backfill
 from hubspot_pipeline.sync.index_reader import IndexReader
-from hubspot_pipeline.tables.context import ExportContext
 from hubspot_pipeline.tables.definition_tables import object_types
 
 
@@ -30,13 +30,7 @@ def backfill_event_history(
     export_store: ExportStoreResource,
 ) -> None:
     now = datetime.now(UTC)
-    ctx = ExportContext(
-        day=(now - timedelta(days=1)).date(),
-        destination=export_store.destination(),
-        run_id=context.run_id,
-        client_factory=hubspot.client,
-        log=context.log,
-    )
+    ctx = export_context(context, (now - timedelta(days=1)).date(), hubspot, export_store)
     properties = ctx.snapshot("properties").data
     types = [
         t.type_id
