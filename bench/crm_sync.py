@@ -1,9 +1,10 @@
 """A full CRM sync plus the CRM tables of its day: API calls against the floor, seconds, peak RSS.
 
 The sandbox runs in its own process (the CLI), so its memory and interpreter lock are not the
-pipeline's; the pipeline runs in a child process whose peak RSS (`ru_maxrss`) is the figure: the
-definition tables, the index sync, then OBJECTS, OBJECT_WITH_OBJECT_PROPERTIES, OBJECT_PROPERTIES,
-OBJECT_PROPERTIES_HISTORY and ASSOCIATIONS with their checks, into a local folder.
+pipeline's. Each step then runs in a process of its own, as Dagster's multiprocess executor runs
+each asset, and reports its peak RSS (`ru_maxrss`): `sync` (the definition tables the sync reads,
+then the index sync), then OBJECTS, OBJECT_WITH_OBJECT_PROPERTIES, OBJECT_PROPERTIES,
+OBJECT_PROPERTIES_HISTORY and ASSOCIATIONS with their checks, all into one local folder.
 
     .venv/bin/python bench/crm_sync.py [--scale medium] [--wide] [--keep DIR]
 """
@@ -24,7 +25,8 @@ from hubspot_pipeline.sandbox.__main__ import READY_PREFIX
 TOKEN = "pat-bench"
 START = date(2026, 3, 1)
 DEFINITIONS = ("OBJECT_AND_EVENT_TYPE_DEFINITIONS", "PROPERTY_DEFINITIONS", "ASSOCIATION_DEFINITIONS")
-CRM_TABLES = (
+STEPS = (
+    "sync",
     "OBJECTS",
     "OBJECT_WITH_OBJECT_PROPERTIES",
     "OBJECT_PROPERTIES",
@@ -33,8 +35,8 @@ CRM_TABLES = (
 )
 
 
-def child(base_url: str, root: str) -> None:
-    """The pipeline's side: prints one JSON line of figures."""
+def step(name: str, base_url: str, root: str) -> dict[str, object]:
+    """One step in this process; returns its figures."""
     from hubspot_pipeline.hubspot import HubSpotClient
     from hubspot_pipeline.store import LocalDestination
     from hubspot_pipeline.sync.full_sync import sync_index, sync_plan
@@ -45,29 +47,24 @@ def child(base_url: str, root: str) -> None:
     # no pacing: the sandbox's limits are off, and the figure is the pipeline's own time
     client = HubSpotClient(base_url, TOKEN, rate_limit_per_10s=1_000_000)
     ctx = ExportContext(START - timedelta(days=1), LocalDestination(root), "bench001", lambda: client)
-    for name in DEFINITIONS:
-        export_spec(ctx, SPECS[name])
-    plan = sync_plan(*(ctx.snapshot(s).data for s in ("schemas", "properties", "association_labels")))
     started = time.perf_counter()
-    outcome = sync_index(ctx.destination, ctx.as_of, ctx.run_id, lambda: client, lambda: plan)
-    figures: dict[str, object] = {
-        "sync_seconds": round(time.perf_counter() - started, 1),
-        "api_calls": outcome.api_calls,
-        "api_calls_floor": outcome.api_calls_floor,
-        "records": sum(outcome.generation.stats["live_records"].values()) if outcome.generation else 0,  # type: ignore[union-attr]
-        "sync_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
-        "tables": {},
-    }
-    for name in CRM_TABLES:
-        started = time.perf_counter()
+    figures: dict[str, object] = {}
+    if name == "sync":
+        for table in DEFINITIONS:
+            export_spec(ctx, SPECS[table])
+        plan = sync_plan(*(ctx.snapshot(s).data for s in ("schemas", "properties", "association_labels")))
+        outcome = sync_index(ctx.destination, ctx.as_of, ctx.run_id, lambda: client, lambda: plan)
+        assert outcome.generation is not None
+        live = outcome.generation.stats["live_records"]
+        figures |= {"api_calls": outcome.api_calls, "api_calls_floor": outcome.api_calls_floor}
+        figures["rows"] = sum(live.values())  # type: ignore[attr-defined]
+    else:
         result = export_spec(ctx, SPECS[name])
-        figures["tables"][name] = {  # type: ignore[index]
-            "rows": result.main.result.rows,
-            "seconds": round(time.perf_counter() - started, 1),
-            "checks_passed": all(c.passed for c in result.checks),
-        }
+        figures["rows"] = result.main.result.rows
+        figures["checks_passed"] = all(c.passed for c in result.checks)
+    figures["seconds"] = round(time.perf_counter() - started, 1)
     figures["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
-    print(json.dumps(figures), flush=True)
+    return figures
 
 
 def main() -> int:
@@ -75,10 +72,10 @@ def main() -> int:
     parser.add_argument("--scale", default="medium")
     parser.add_argument("--wide", action="store_true")
     parser.add_argument("--keep", help="export into this folder and keep it (default: a temp folder)")
-    parser.add_argument("--child", nargs=2, metavar=("BASE_URL", "ROOT"), help=argparse.SUPPRESS)
+    parser.add_argument("--step", nargs=3, metavar=("NAME", "BASE_URL", "ROOT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.child:
-        child(*args.child)
+    if args.step:
+        print(json.dumps(step(*args.step)), flush=True)
         return 0
     command = [
         sys.executable,
@@ -92,6 +89,7 @@ def main() -> int:
     ]
     command += ["--token", TOKEN, "--start-date", START.isoformat(), *(["--wide"] if args.wide else [])]
     server = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    results: dict[str, dict] = {}
     try:
         assert server.stdout is not None
         line = server.stdout.readline()
@@ -99,29 +97,29 @@ def main() -> int:
             raise RuntimeError(f"sandbox did not start: {line!r}")
         base_url = line[len(READY_PREFIX) :].strip()
         with tempfile.TemporaryDirectory(prefix="crm-bench-") as tmp:
-            root = args.keep or tmp
-            started = time.perf_counter()
-            proc = subprocess.run(
-                [sys.executable, __file__, "--child", base_url, root],
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-            if proc.returncode != 0:
-                print(proc.stderr[-4000:], file=sys.stderr)
-                return 1
-            figures = json.loads(proc.stdout.strip().splitlines()[-1])
-            total = time.perf_counter() - started
+            for name in STEPS:
+                proc = subprocess.run(
+                    [sys.executable, __file__, "--step", name, base_url, args.keep or tmp],
+                    capture_output=True,
+                    text=True,
+                    check=False,
+                )
+                if proc.returncode != 0:
+                    print(proc.stderr[-4000:], file=sys.stderr)
+                    return 1
+                results[name] = json.loads(proc.stdout.strip().splitlines()[-1])
     finally:
         server.terminate()
         server.wait(timeout=60)
-    calls, floor = figures["api_calls"], figures["api_calls_floor"]
-    print(f"scale={args.scale}{' wide' if args.wide else ''} records={figures['records']}")
+    sync = results["sync"]
+    calls, floor = sync["api_calls"], sync["api_calls_floor"]
+    print(f"scale={args.scale}{' wide' if args.wide else ''} live_records={sync['rows']}")
     print(f"api_calls={calls} floor={floor} over_floor={100 * (calls - floor) / max(floor, 1):.1f}%")
-    print(f"sync_seconds={figures['sync_seconds']} total_seconds={total:.0f}")
-    for name, t in figures["tables"].items():
-        print(f"  {name}: rows={t['rows']} seconds={t['seconds']} checks_passed={t['checks_passed']}")
-    print(f"peak_rss_mb={figures['peak_rss_mb']} (after the sync alone: {figures['sync_peak_rss_mb']})")
+    for name, r in results.items():
+        checks = "" if name == "sync" else f" checks_passed={r['checks_passed']}"
+        print(f"  {name}: rows={r['rows']} seconds={r['seconds']} peak_rss_mb={r['peak_rss_mb']}{checks}")
+    print(f"total_seconds={sum(r['seconds'] for r in results.values()):.0f}")
+    print(f"peak_rss_mb={max(r['peak_rss_mb'] for r in results.values())} (the largest step)")
     return 0
 
 

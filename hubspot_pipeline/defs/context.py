@@ -14,7 +14,7 @@ def export_context(
     return ExportContext(
         day=day,
         destination=export_store.destination(),
-        run_id=context.run_id,
+        run_id=context.run.run_id,
         client_factory=hubspot.client,
         log=context.log,
         max_part_bytes=export_store.max_part_bytes,

@@ -8,6 +8,7 @@ from hubspot_pipeline.defs.assets import HUBSPOT_POOL, KEY_PREFIX, asset_key
 from hubspot_pipeline.defs.partitions import daily_partitions
 from hubspot_pipeline.defs.resources import ExportStoreResource, HubSpotResource
 from hubspot_pipeline.sync.full_sync import SyncPlan, sync_index, sync_plan
+from hubspot_pipeline.sync.incremental import IncrementalSettings
 from hubspot_pipeline.sync.timestamps import iso_ms
 from hubspot_pipeline.tables.context import ExportContext
 
@@ -47,7 +48,13 @@ def crm_index(
         )
 
     outcome = sync_index(
-        ctx.destination, ctx.as_of, context.run.run_id, lambda: ctx.client, plan, context.log
+        ctx.destination,
+        ctx.as_of,
+        context.run.run_id,
+        lambda: ctx.client,
+        plan,
+        context.log,
+        IncrementalSettings.from_env(),
     )
     latest = outcome.manifest.generations[-1] if outcome.manifest.generations else None
     stats = latest.stats if latest is not None else {}
@@ -60,5 +67,7 @@ def crm_index(
         "live_records": dg.MetadataValue.json(stats.get("live_records", {})),
         "archived_records": dg.MetadataValue.json(stats.get("archived_records", {})),
         "association_rows": dg.MetadataValue.json(stats.get("association_rows", {})),
+        # per type of the last run: changed records, new tombstones, FAILED by category (as SYNC_HEALTH)
+        "delta": dg.MetadataValue.json(stats.get("types", {})),
     }
     return dg.MaterializeResult(metadata=metadata)

@@ -34,7 +34,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
@@ -60,6 +60,9 @@ from hubspot_pipeline.sync.index_writer import SegmentFile
 from hubspot_pipeline.sync.object_types import ObjectTypeInfo
 from hubspot_pipeline.sync.timestamps import iso_ms, parse_ts
 
+if TYPE_CHECKING:
+    from hubspot_pipeline.sync.incremental import IncrementalSettings
+
 LIST_PAGE = 100  # GET /crm/v3/objects/{type}: at most 100 per page
 BATCH_READ = 100  # POST .../batch/read: at most 100 inputs, with or without propertiesWithHistory
 ASSOCIATION_BATCH = 1_000  # POST /crm/v4/associations/{from}/{to}/batch/read: at most 1,000 inputs
@@ -76,6 +79,8 @@ class SyncPlan:
     types: list[ObjectTypeInfo]
     properties: dict[str, list[str]]
     pairs: list[tuple[str, str]]
+    # calculated properties per type: they change without bumping the modified date (incremental.py)
+    calculated: dict[str, list[str]] = field(default_factory=dict)
 
 
 def sync_plan(
@@ -94,7 +99,13 @@ def sync_plan(
             if d["fromObjectTypeId"] in present and d["toObjectTypeId"] in present
         )
     )
-    return SyncPlan(types, names, pairs)
+    calculated = {
+        t.type_id: sorted(
+            p["name"] for p in properties[t.type_id] if p.get("calculated") and not p.get("archived")
+        )
+        for t in types
+    }
+    return SyncPlan(types, names, pairs, calculated)
 
 
 @dataclass
@@ -172,14 +183,22 @@ def sync_index(
     client_factory: Callable[[], HubSpotClient],
     plan_factory: Callable[[], SyncPlan],
     log: logging.Logger | None = None,
+    settings: IncrementalSettings | None = None,
 ) -> SyncOutcome:
-    """Bring the index past `as_of`: nothing to do (and no call) when it already is, else a full sync."""
+    """Bring the index past `as_of`: nothing to do (and no call) when it already is, a full sync for
+    an empty index, else an incremental one (`incremental.py`)."""
+    from hubspot_pipeline.sync.incremental import incremental_sync  # it builds on this module
+
     log = log or logging.getLogger(__name__)
     manifest = load_manifest(destination)
     if manifest.synced_past(as_of):
         log.info("index synced up to %s, past %s: no sync needed", iso_ms(manifest.watermark), iso_ms(as_of))
         return SyncOutcome(False, manifest)
-    return full_sync(client_factory(), destination, plan_factory(), manifest, run_id, log)
+    if not manifest.generations:
+        return full_sync(client_factory(), destination, plan_factory(), manifest, run_id, log)
+    return incremental_sync(
+        client_factory(), destination, plan_factory(), manifest, run_id, as_of, log, settings
+    )
 
 
 def full_sync(
@@ -244,7 +263,8 @@ def full_sync(
         ingested_at=ingested_at,
         segments=segments,
         associations=associations,
-        stats=stats.to_json(),
+        # the property names read: the next incremental sync finds new ones by comparing
+        stats={**stats.to_json(), "properties": plan.properties},
     )
     updated = IndexManifest([*manifest.generations, generation])
     save_manifest(destination, updated)

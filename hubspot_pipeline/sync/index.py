@@ -83,6 +83,15 @@ ASSOCIATION_SCHEMA = pa.schema(
 )
 
 
+REFRESHED_SCHEMA = pa.schema(
+    [
+        pa.field("from_type", pa.string(), nullable=False),
+        pa.field("to_type", pa.string(), nullable=False),
+        pa.field("from_id", pa.int64(), nullable=False),
+    ]
+)
+
+
 @dataclass(frozen=True)
 class RecordSegment:
     """One part (`live` or `archived`) of one object type in one generation."""
@@ -104,6 +113,9 @@ class AssociationSegment:
     key: str
     rows: int
     scope: str = "full"  # "full": replaces every earlier segment of the pair
+    # scope "from_ids": the key of the file listing the from-ids refreshed (`REFRESHED_SCHEMA`); their
+    # rows in earlier segments are replaced by this segment's, ids with no association left included
+    refreshed_key: str = ""
 
 
 @dataclass(frozen=True)
@@ -200,6 +212,10 @@ def segment_key(generation: str, type_id: str, kind: str, part: str) -> str:
 
 def association_key(generation: str) -> str:
     return f"{INDEX_PREFIX}/{generation}/associations.parquet"
+
+
+def refreshed_ids_key(generation: str) -> str:
+    return f"{INDEX_PREFIX}/{generation}/associations-refreshed.parquet"
 
 
 def to_ms(value: str | datetime | None) -> int | None:

@@ -12,30 +12,31 @@ import pyarrow.parquet as pq
 
 from hubspot_pipeline.store import Destination
 
-# Row groups of this many rows: large enough for good compression, small enough that a reader
-# scanning a range of ids decompresses little beyond it.
+# Row groups of at most this many rows or bytes (of Arrow memory, whichever comes first): large
+# enough for good compression, small enough that a reader scanning a range of ids decompresses
+# little beyond it and that a writer buffering one row group stays small (a records row holds every
+# property value of a record).
 ROW_GROUP_ROWS = 64_000
+ROW_GROUP_BYTES = 16 * 1024 * 1024
 
 
 class SegmentFile:
     """One immutable segment: `append` Arrow tables (in `object_id` order), then `upload` it whole.
 
-    Memory holds at most one row group; the file lives in a temp folder until it is uploaded, so a
+    Memory holds at most one row group (plus the last table appended); the file lives in a temp folder until it is uploaded, so a
     run that fails never leaves a half-written object on the store.
     """
 
-    def __init__(
-        self, schema: pa.Schema, tmp_dir: str | os.PathLike[str], row_group_rows: int = ROW_GROUP_ROWS
-    ):
+    def __init__(self, schema: pa.Schema, tmp_dir: str | os.PathLike[str]) -> None:
         fd, path = tempfile.mkstemp(suffix=".parquet", dir=tmp_dir)
         os.close(fd)
         self.path = Path(path)
         self.schema = schema
         self.rows = 0  # rows written to the file so far
         self.rows_appended = 0  # rows handed to `append` so far (written or pending)
-        self._row_group_rows = row_group_rows
         self._pending: list[pa.Table] = []
         self._pending_rows = 0
+        self._pending_bytes = 0
         self._writer = pq.ParquetWriter(self.path, schema, compression="zstd")
         self._closed = False
 
@@ -44,16 +45,17 @@ class SegmentFile:
             return
         self._pending.append(table.select(self.schema.names).cast(self.schema))
         self._pending_rows += table.num_rows
+        self._pending_bytes += table.nbytes
         self.rows_appended += table.num_rows
-        if self._pending_rows >= self._row_group_rows:
+        if self._pending_rows >= ROW_GROUP_ROWS or self._pending_bytes >= ROW_GROUP_BYTES:
             self._flush()
 
     def _flush(self) -> None:
         if self._pending:
             table = pa.concat_tables(self._pending)
-            self._writer.write_table(table, row_group_size=self._row_group_rows)
+            self._writer.write_table(table, row_group_size=ROW_GROUP_ROWS)
             self.rows += table.num_rows
-            self._pending, self._pending_rows = [], 0
+            self._pending, self._pending_rows, self._pending_bytes = [], 0, 0
 
     def upload(self, destination: Destination, key: str) -> int:
         """Close the file, put it at `key`, delete the local copy; returns the row count."""

@@ -36,15 +36,15 @@ from hubspot_pipeline.tables.spec import Row, TableData, TableSpec
 PROPERTY_PREFIX = "PROPERTY_"
 
 
-class IndexBehindError(RuntimeError):
-    """A CRM table was asked for a day the index has not been synced past."""
-
-
 ASSOCIATIONS_NOTE = (
     "associations are HubSpot's current state as of the index's last sync ({watermark}): the API cannot "
     "date association changes, so links removed after this day are missing and links added after it "
     "appear whenever both records exist in OBJECTS of this day"
 )
+
+
+class IndexBehindError(RuntimeError):
+    """A CRM table was asked for a day the index has not been synced past."""
 
 
 # -- what the day has ------------------------------------------------------------------------------

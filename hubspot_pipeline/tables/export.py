@@ -61,7 +61,8 @@ class _KeyTracker:
         if not self._digests:
             return 0
         values = np.frombuffer(self._digests, dtype=np.int64)
-        return int(len(values) - len(np.unique(values)))
+        values.sort()  # in place (np.unique would copy 8 bytes a row twice; 11M-row tables exist)
+        return int(np.count_nonzero(values[1:] == values[:-1]))
 
 
 class _RefCollector:

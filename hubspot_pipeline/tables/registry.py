@@ -6,6 +6,7 @@ from hubspot_pipeline.store import Column
 from hubspot_pipeline.tables import crm_tables as crm
 from hubspot_pipeline.tables import definition_tables as d
 from hubspot_pipeline.tables import event_tables as events
+from hubspot_pipeline.tables import health_tables as health
 from hubspot_pipeline.tables import list_tables as lists
 from hubspot_pipeline.tables.spec import CustomCheck, Reference, TableSpec, columns
 
@@ -343,6 +344,32 @@ TABLES: tuple[TableSpec, ...] = (
                 "occurred_within_day",
                 "Every OCCURREDAT falls within the partition's day.",
                 events.check_occurred_within_day,
+            ),
+        ),
+    ),
+    TableSpec(
+        name="SYNC_HEALTH",
+        group="health",
+        description=(
+            "One row per (object type, state, error category): records SYNCED, DELETED (archived or "
+            "merged away), EXCLUDED by the sync settings and FAILED, as of the end of the day."
+        ),
+        columns=columns(
+            ("OBJECTTYPEID", "string"),
+            ("STATE", "string"),
+            ("ERRORCATEGORY", "string"),
+            ("RECORDS", "integer"),
+            INGESTEDAT,
+        ),
+        primary_key=("OBJECTTYPEID", "STATE", "ERRORCATEGORY"),
+        produce=health.produce_sync_health,
+        calls_api=False,
+        asset_deps=(CRM_INDEX,),
+        custom_checks=(
+            CustomCheck(
+                "no_failed_records",
+                "Fails when any record of the day failed to sync.",
+                health.check_no_failed_records,
             ),
         ),
     ),

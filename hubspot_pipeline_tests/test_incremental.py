@@ -1,0 +1,215 @@
+"""Incremental sync over HTTP: an index kept up day by day exports the same CRM tables as a fresh
+full sync of the same sandbox state, and a run that fails midway leaves the index as it was."""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from hubspot_pipeline.hubspot import HubSpotClient, HubSpotTransientError
+from hubspot_pipeline.sandbox import Sandbox, SandboxConfig
+from hubspot_pipeline.store import LocalDestination, read_table
+from hubspot_pipeline.sync.full_sync import sync_index, sync_plan
+from hubspot_pipeline.sync.incremental import IncrementalSettings, windowed_ids
+from hubspot_pipeline.sync.index import IndexManifest, load_manifest, save_manifest, to_ms
+from hubspot_pipeline.tables.context import ExportContext
+from hubspot_pipeline.tables.export import export_spec
+from hubspot_pipeline.tables.registry import SPECS
+
+pytestmark = pytest.mark.slow
+
+TOKEN = "pat-incremental"
+START = date(2026, 3, 1)
+DAY0 = START - timedelta(days=1)
+DEFINITIONS = ("OBJECT_AND_EVENT_TYPE_DEFINITIONS", "PROPERTY_DEFINITIONS", "ASSOCIATION_DEFINITIONS")
+CRM = (
+    "OBJECTS",
+    "OBJECT_WITH_OBJECT_PROPERTIES",
+    "OBJECT_PROPERTIES",
+    "OBJECT_PROPERTIES_HISTORY",
+    "ASSOCIATIONS",
+    "SYNC_HEALTH",
+)
+# every silent change re-read daily, so the export must equal a full sync's exactly
+EXACT = IncrementalSettings(association_refresh_days=1, calculated_refresh_days=1)
+
+
+class Boom(RuntimeError):
+    pass
+
+
+@dataclass
+class Export:
+    sb: Sandbox
+    dest: LocalDestination
+    tmp: Path
+
+    def client(self, fail_after: int | None = None) -> HubSpotClient:
+        # retries without waiting: the sandbox's outages are counted in calls, not seconds
+        client = HubSpotClient(self.sb.base_url, TOKEN, rate_limit_per_10s=100_000, sleep=lambda _: None)
+        if fail_after is not None:  # the process dying after N calls
+            post, count = client.post, [0]
+
+            def failing(*args: object, **kwargs: object) -> object:
+                count[0] += 1
+                if count[0] > fail_after:
+                    raise Boom("killed")
+                return post(*args, **kwargs)  # type: ignore[arg-type]
+
+            client.post = failing  # type: ignore[method-assign]
+        return client
+
+    def run(self, day: date, settings: IncrementalSettings = EXACT, fail_after: int | None = None) -> None:
+        client = self.client(fail_after)
+        ctx = ExportContext(day, self.dest, f"run{day:%m%d}{self.tmp.name[-4:]}", lambda: client)
+        for name in DEFINITIONS:
+            export_spec(ctx, SPECS[name])
+        plan = sync_plan(*(ctx.snapshot(s).data for s in ("schemas", "properties", "association_labels")))
+        sync_index(self.dest, ctx.as_of, ctx.run_id, lambda: client, lambda: plan, settings=settings)
+        for name in CRM:
+            outcome = export_spec(ctx, SPECS[name])
+            assert all(c.passed for c in outcome.checks), (name, outcome.checks)
+
+    def table(self, day: date, name: str) -> set[tuple]:
+        table: pa.Table = read_table(self.dest, day.isoformat(), name)
+        kept = [c for c in table.column_names if c != "INGESTEDAT"]
+        return set(zip(*(table.column(c).to_pylist() for c in kept), strict=True))
+
+
+@pytest.fixture(scope="module")
+def kept(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Export]:
+    """A tiny account synced in full on day 0, then incrementally for two days (search lag off)."""
+    with Sandbox(SandboxConfig(seed=5, scale="tiny", token=TOKEN, start_date=START)) as sb:
+        export = Export(sb, LocalDestination(tmp_path_factory.mktemp("kept")), tmp_path_factory.mktemp("k"))
+        export.run(DAY0)
+        yield export
+
+
+def fresh_full(sb: Sandbox, day: date, tmp: Path) -> Export:
+    export = Export(sb, LocalDestination(tmp / "full"), tmp)
+    export.run(day)
+    return export
+
+
+def same_as_full(kept: Export, full: Export, day: date) -> None:
+    """Equal tables; history may hold more: entries that fell off HubSpot's capped history stay in
+    the index, each older than the oldest one a full sync still sees for that property."""
+    for name in CRM:
+        ours, theirs = kept.table(day, name), full.table(day, name)
+        if name != "OBJECT_PROPERTIES_HISTORY":
+            assert ours == theirs, name
+            continue
+        assert theirs <= ours
+        oldest: dict[tuple, str] = {}
+        for row in theirs:
+            oldest[row[:3]] = min(oldest.get(row[:3], row[4]), row[4])
+        assert all(row[4] < oldest[row[:3]] for row in ours - theirs)
+
+
+def test_two_incremental_days_export_what_a_full_sync_does(kept: Export, tmp_path: Path) -> None:
+    sb = kept.sb
+    for n in (1, 2):
+        sb.advance(days=1)
+        day = DAY0 + timedelta(days=n)
+        kept.run(day)
+    manifest = load_manifest(kept.dest)
+    assert [g.kind for g in manifest.generations] == ["full", "delta", "delta"]
+    changed = sum(t["changed"] for t in manifest.generations[-1].stats["types"].values())
+    live = sum(manifest.generations[0].stats["live_records"].values())
+    assert 0 < changed < live  # only what changed was read
+    same_as_full(kept, fresh_full(sb, day, tmp_path), day)
+    # tombstones: every record archived or merged away by then, out of the snapshot, counted
+    health = {(r[0], r[1]): int(r[3]) for r in kept.table(day, "SYNC_HEALTH")}
+    objects = kept.table(day, "OBJECTS")
+    for type_id in ("0-1", "0-2"):  # the types the sandbox merges
+        archived = [r for r in sb.account.all_records(type_id, properties=[]) if r.archived]
+        assert health[(type_id, "DELETED")] == len(archived) > 0
+        assert not {str(r.id) for r in archived} & {row[1] for row in objects if row[0] == type_id}
+        assert health[(type_id, "SYNCED")] == sum(row[0] == type_id for row in objects)
+        assert health[(type_id, "FAILED")] == 0
+
+
+def test_a_run_killed_midway_leaves_the_index_and_the_next_run_recovers(kept: Export, tmp_path: Path) -> None:
+    sb = kept.sb
+    sb.advance(days=1)
+    day = DAY0 + timedelta(days=3)
+    before = load_manifest(kept.dest)
+    with pytest.raises(Boom):
+        kept.run(day, fail_after=8)
+    assert load_manifest(kept.dest) == before
+    kept.run(day)
+    same_as_full(kept, fresh_full(sb, day, tmp_path), day)
+
+
+def test_search_lag_misses_late_changes_until_the_reconcile_pass(kept: Export, tmp_path: Path) -> None:
+    sb = kept.sb
+    sb.set_search_lag(6 * 3600)  # the day's last six hours are not searchable yet at its end
+    try:
+        sb.advance(days=1)
+        day = DAY0 + timedelta(days=4)
+        kept.run(day, replace(EXACT, reconcile_every_days=100_000))
+        assert kept.table(day, "OBJECTS") != fresh_full(sb, day, tmp_path / "a").table(day, "OBJECTS")
+        sb.advance(days=1)
+        day += timedelta(days=1)
+        kept.run(day, replace(EXACT, reconcile_every_days=1))
+        assert load_manifest(kept.dest).generations[-1].stats["types"]["0-1"]["reconciled"]
+        same_as_full(kept, fresh_full(sb, day, tmp_path / "b"), day)
+    finally:
+        sb.set_search_lag(0)
+
+
+def test_an_outage_midway_fails_the_run_and_the_next_run_recovers(kept: Export, tmp_path: Path) -> None:
+    sb = kept.sb
+    sb.advance(days=1)
+    day = DAY0 + timedelta(days=6)
+    before = load_manifest(kept.dest)
+    # every attempt (1 + 8 retries) of the first association read fails: records were read by then
+    sb.inject_fault("503", count=9, path_prefix="/crm/v4/associations")
+    with pytest.raises(HubSpotTransientError):
+        kept.run(day)
+    assert load_manifest(kept.dest) == before
+    kept.run(day)
+    same_as_full(kept, fresh_full(sb, day, tmp_path), day)
+
+
+def test_twenty_thousand_records_at_one_timestamp_are_all_found_without_passing_the_cap() -> None:
+    """Pitfall 3: a bulk update gives 20,000 contacts one `lastmodifieddate`; windows on (timestamp,
+    id) find every changed contact (the search `total`) with no 400 and no loop."""
+    with Sandbox(SandboxConfig(seed=2, scale="medium", token=TOKEN, start_date=START)) as sb:
+        since = to_ms(sb.account.now) or 0
+        sb.advance(days=1, bulk_update=20_000)
+        client = HubSpotClient(sb.base_url, TOKEN, rate_limit_per_10s=10**6, search_per_second=10**6)
+        ids = windowed_ids(client, "0-1", since)
+        probe = {"propertyName": "lastmodifieddate", "operator": "GTE", "value": str(since)}
+        total = client.post(
+            "/crm/v3/objects/0-1/search", {"filterGroups": [{"filters": [probe]}], "limit": 1}
+        )
+        assert len(ids) == total["total"] > 20_000
+        assert not sb.rejected, sb.rejected
+        # more searches than one pass over the ids at 200 a page: the same-timestamp ids were paged by id
+        assert client.calls["POST /crm/v3/objects/{objectType}/search"] > len(ids) / 200
+
+
+def test_failed_records_fail_the_blocking_check(kept: Export, tmp_path: Path) -> None:
+    """A run whose batch reads reported errors (207) shows them as FAILED rows, and the check fails."""
+    shutil.copytree(kept.dest.root, tmp_path / "copy")
+    dest = LocalDestination(tmp_path / "copy")
+    manifest = load_manifest(dest)
+    last = manifest.generations[-1]
+    types = {**last.stats["types"], "0-2": {**last.stats["types"]["0-2"], "failed": {"RATE_LIMITS": 3}}}
+    failed = dataclasses.replace(last, stats={**last.stats, "types": types})
+    save_manifest(dest, IndexManifest([*manifest.generations[:-1], failed]))
+    day = DAY0 + timedelta(days=6)
+    ctx = ExportContext(day, dest, "runfail1", lambda: kept.client())
+    outcome = export_spec(ctx, SPECS["SYNC_HEALTH"])
+    (check,) = [c for c in outcome.checks if c.name == "no_failed_records"]
+    assert not check.passed and check.metadata["failed"] == {"0-2/RATE_LIMITS": 3}
+    rows = {(r[0], r[1], r[2]): r[3] for r in Export(kept.sb, dest, tmp_path).table(day, "SYNC_HEALTH")}
+    assert rows[("0-2", "FAILED", "RATE_LIMITS")] == "3"
