@@ -190,18 +190,7 @@ def produce_object_properties(ctx: ExportContext, spec: TableSpec) -> Iterator[T
 
 def _value_rows(info: ObjectTypeInfo, names: list[str], batch: AsOfBatch) -> Iterator[Row]:
     assert batch.values is not None
-    values = _known(batch.values, names)
-    ingested = _ingested(batch.records)
-    positions = _record_positions(batch.records, values.column("object_id"))
-    return zip(
-        [info.type_id] * values.num_rows,
-        values.column("object_id").to_pylist(),
-        values.column("name").to_pylist(),
-        values.column("value").to_pylist(),
-        values.column("timestamp").cast(pa.int64()).to_pylist(),
-        [ingested[p] for p in positions.tolist()],
-        strict=True,
-    )
+    return _long_rows(info, names, batch, batch.values, ())
 
 
 # -- OBJECT_PROPERTIES_HISTORY ---------------------------------------------------------------------
@@ -214,19 +203,24 @@ def produce_object_properties_history(ctx: ExportContext, spec: TableSpec) -> It
 
 def _history_rows(info: ObjectTypeInfo, names: list[str], batch: AsOfBatch) -> Iterator[Row]:
     assert batch.history is not None
-    history = _known(batch.history, names)
+    return _long_rows(info, names, batch, batch.history, ("source_type", "source_id", "updated_by_user_id"))
+
+
+def _long_rows(
+    info: ObjectTypeInfo, names: list[str], batch: AsOfBatch, table: pa.Table, extra: tuple[str, ...]
+) -> Iterator[Row]:
+    """One row per (record, property, value): the shared columns of OBJECT_PROPERTIES and its history."""
+    table = _known(table, names)
     ingested = _ingested(batch.records)
-    positions = _record_positions(batch.records, history.column("object_id"))
+    positions = _record_positions(batch.records, table.column("object_id"))
     return zip(
-        [info.type_id] * history.num_rows,
-        history.column("object_id").to_pylist(),
-        history.column("name").to_pylist(),
-        history.column("value").to_pylist(),
-        history.column("timestamp").cast(pa.int64()).to_pylist(),
+        [info.type_id] * table.num_rows,
+        table.column("object_id").to_pylist(),
+        table.column("name").to_pylist(),
+        table.column("value").to_pylist(),
+        table.column("timestamp").cast(pa.int64()).to_pylist(),
         [ingested[p] for p in positions.tolist()],
-        history.column("source_type").to_pylist(),
-        history.column("source_id").to_pylist(),
-        history.column("updated_by_user_id").to_pylist(),
+        *(table.column(c).to_pylist() for c in extra),
         strict=True,
     )
 
