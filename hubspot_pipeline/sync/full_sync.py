@@ -137,6 +137,22 @@ class SyncStats:
         }
 
 
+def upload_segment(
+    destination: Destination, gen: str, type_id: str, part: str, records: SegmentFile, history: SegmentFile
+) -> RecordSegment:
+    """Upload one part's records and history files and describe them as a segment of the manifest."""
+    records_key = segment_key(gen, type_id, "records", part)
+    history_key = segment_key(gen, type_id, "history", part)
+    return RecordSegment(
+        type_id=type_id,
+        part=part,
+        records=records_key,
+        history=history_key,
+        record_count=records.upload(destination, records_key),
+        history_rows=history.upload(destination, history_key),
+    )
+
+
 def api_call_floor(records: Mapping[str, tuple[int, int]], pairs: Iterable[tuple[int, int]]) -> int:
     """The fewest calls a full sync needs (module docstring): records = type -> (live, archived),
     pairs = (from-type live ids, continuation inputs) per ordered pair."""
@@ -317,16 +333,7 @@ def _sync_records(
             records.append(_records_table(results))
             history.append(_history_table(results))
             ids.extend(int(r["id"]) for r in results)
-        records_key = segment_key(gen, type_id, "records", part)
-        history_key = segment_key(gen, type_id, "history", part)
-        segment = RecordSegment(
-            type_id=type_id,
-            part=part,
-            records=records_key,
-            history=history_key,
-            record_count=records.upload(destination, records_key),
-            history_rows=history.upload(destination, history_key),
-        )
+        segment = upload_segment(destination, gen, type_id, part, records, history)
     return _PartDone(segment, ids, missing)
 
 

@@ -53,6 +53,7 @@ from hubspot_pipeline.sync.full_sync import (
     _history_table,
     _records_table,
     sync_associations,
+    upload_segment,
 )
 from hubspot_pipeline.sync.index import (
     ASSOCIATION_SCHEMA,
@@ -67,7 +68,6 @@ from hubspot_pipeline.sync.index import (
     generation_id,
     refreshed_ids_key,
     save_manifest,
-    segment_key,
     to_ms,
 )
 from hubspot_pipeline.sync.index_reader import DISTINCT_HISTORY_COLUMNS, IndexReader
@@ -248,16 +248,7 @@ def read_part(
                 rows = rows.filter(pc.invert(pc.is_in(_history_key(rows), known)))
             history.append(rows)
             read.extend(int(r["id"]) for r in results)
-        records_key = segment_key(gen, type_id, "records", part)
-        history_key = segment_key(gen, type_id, "history", part)
-        segment = RecordSegment(
-            type_id=type_id,
-            part=part,
-            records=records_key,
-            history=history_key,
-            record_count=records.upload(destination, records_key),
-            history_rows=history.upload(destination, history_key),
-        )
+        segment = upload_segment(destination, gen, type_id, part, records, history)
     return _Read(segment, np.array(read, dtype=np.int64), failed)
 
 
