@@ -31,6 +31,7 @@ from hubspot_pipeline.sandbox import Sandbox, SandboxConfig
 from hubspot_pipeline.sandbox.model import RecordView
 from hubspot_pipeline.store import Destination, LocalDestination, open_destination, read_manifest, read_table
 from hubspot_pipeline.sync.full_sync import sync_index, sync_plan
+from hubspot_pipeline.sync.incremental import EXACT
 from hubspot_pipeline.sync.timestamps import iso_ms
 from hubspot_pipeline.tables.context import ExportContext
 from hubspot_pipeline.tables.crm_tables import (
@@ -73,7 +74,8 @@ class Account:
         ctx = ExportContext(day, self.dest, f"run{day:%m%d}x", self.resources["hubspot"].client)
         outcomes = [export_spec(ctx, SPECS[t]) for t in DEFINITION_TABLES]
         plan = sync_plan(*(ctx.snapshot(s).data for s in ("schemas", "properties", "association_labels")))
-        sync_index(self.dest, ctx.as_of, ctx.run_id, lambda: ctx.client, lambda: plan)
+        # every silent change re-read daily: the day equals the sandbox as it stands at its end
+        sync_index(self.dest, ctx.as_of, ctx.run_id, lambda: ctx.client, lambda: plan, settings=EXACT)
         outcomes += [export_spec(ctx, SPECS[t]) for t in (*CRM_TABLES, ASSOCIATIONS)]
         assert all(c.passed for o in outcomes for c in o.checks), [c for o in outcomes for c in o.checks]
         return outcomes

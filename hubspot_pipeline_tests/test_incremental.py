@@ -16,8 +16,9 @@ import pytest
 from hubspot_pipeline.hubspot import HubSpotClient, HubSpotTransientError
 from hubspot_pipeline.sandbox import Sandbox, SandboxConfig
 from hubspot_pipeline.store import LocalDestination, read_table
+from hubspot_pipeline.sync.change_search import windowed_ids
 from hubspot_pipeline.sync.full_sync import sync_index, sync_plan
-from hubspot_pipeline.sync.incremental import IncrementalSettings, windowed_ids
+from hubspot_pipeline.sync.incremental import EXACT, IncrementalSettings
 from hubspot_pipeline.sync.index import IndexManifest, load_manifest, save_manifest, to_ms
 from hubspot_pipeline.tables.context import ExportContext
 from hubspot_pipeline.tables.export import export_spec
@@ -37,8 +38,6 @@ CRM = (
     "ASSOCIATIONS",
     "SYNC_HEALTH",
 )
-# every silent change re-read daily, so the export must equal a full sync's exactly
-EXACT = IncrementalSettings(association_refresh_days=1, calculated_refresh_days=1)
 
 
 class Boom(RuntimeError):
@@ -92,6 +91,13 @@ def kept(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Export]:
         yield export
 
 
+def _live_by_type(export: Export, day: date) -> dict[str, set[str]]:
+    ids: dict[str, set[str]] = {}
+    for row in export.table(day, "OBJECTS"):
+        ids.setdefault(row[0], set()).add(row[1])
+    return ids
+
+
 def fresh_full(sb: Sandbox, day: date, tmp: Path) -> Export:
     export = Export(sb, LocalDestination(tmp / "full"), tmp)
     export.run(day)
@@ -125,6 +131,15 @@ def test_two_incremental_days_export_what_a_full_sync_does(kept: Export, tmp_pat
     live = sum(manifest.generations[0].stats["live_records"].values())
     assert 0 < changed < live  # only what changed was read
     same_as_full(kept, fresh_full(sb, day, tmp_path), day)
+    stats = manifest.generations[-1].stats
+    live_now = {t: len(kept_ids) for t, kept_ids in _live_by_type(kept, day).items()}
+    # calculated properties: every live record scanned (K = 1), only the drifted ones re-read
+    assert stats["types"]["0-3"]["calculated_scanned"] >= live_now["0-3"] - stats["types"]["0-3"]["changed"]
+    assert 0 < stats["types"]["0-3"]["calculated_refreshed"] < live_now["0-3"]
+    # associations: the lead direction (companies, fewer) read whole; contacts only where an edge moved
+    pairs = stats["associations"]
+    assert pairs["0-2/0-1"]["from_ids_read"] == live_now["0-2"]
+    assert 0 < pairs["0-1/0-2"]["from_ids_read"] < live_now["0-1"]
     # tombstones: every record archived or merged away by then, out of the snapshot, counted
     health = {(r[0], r[1]): int(r[3]) for r in kept.table(day, "SYNC_HEALTH")}
     objects = kept.table(day, "OBJECTS")
@@ -148,27 +163,54 @@ def test_a_run_killed_midway_leaves_the_index_and_the_next_run_recovers(kept: Ex
     same_as_full(kept, fresh_full(sb, day, tmp_path), day)
 
 
-def test_search_lag_misses_late_changes_until_the_reconcile_pass(kept: Export, tmp_path: Path) -> None:
-    sb = kept.sb
-    sb.set_search_lag(6 * 3600)  # the day's last six hours are not searchable yet at its end
+def _lagged_day(kept: Export, day: date, tmp_path: Path) -> None:
+    """A day whose last six hours search does not show yet at its end: its export misses them."""
+    kept.sb.set_search_lag(6 * 3600)
     try:
-        sb.advance(days=1)
-        day = DAY0 + timedelta(days=4)
+        kept.sb.advance(days=1)
         kept.run(day, replace(EXACT, reconcile_every_days=100_000))
-        assert kept.table(day, "OBJECTS") != fresh_full(sb, day, tmp_path / "a").table(day, "OBJECTS")
-        sb.advance(days=1)
-        day += timedelta(days=1)
-        kept.run(day, replace(EXACT, reconcile_every_days=1))
-        assert load_manifest(kept.dest).generations[-1].stats["types"]["0-1"]["reconciled"]
-        same_as_full(kept, fresh_full(sb, day, tmp_path / "b"), day)
+        assert kept.table(day, "OBJECTS") != fresh_full(kept.sb, day, tmp_path).table(day, "OBJECTS")
     finally:
-        sb.set_search_lag(0)
+        kept.sb.set_search_lag(0)
+
+
+def test_search_lag_misses_late_changes_until_the_reconcile_pass(kept: Export, tmp_path: Path) -> None:
+    day = DAY0 + timedelta(days=4)
+    _lagged_day(kept, day, tmp_path / "a")
+    kept.sb.advance(days=1)
+    day += timedelta(days=1)
+    kept.run(day, replace(EXACT, reconcile_every_days=1))
+    assert load_manifest(kept.dest).generations[-1].stats["types"]["0-1"]["reconciled"] == "cadence"
+    same_as_full(kept, fresh_full(kept.sb, day, tmp_path / "b"), day)
+
+
+def test_a_settled_window_that_disagrees_with_the_index_triggers_its_reconcile(
+    kept: Export, tmp_path: Path
+) -> None:
+    """No reconcile is due, but the window the lagged day searched, settled now, holds records the
+    index lacks or holds older: the count says so and the window is read again."""
+    day = DAY0 + timedelta(days=6)
+    _lagged_day(kept, day, tmp_path / "a")
+    kept.sb.advance(days=1)
+    day += timedelta(days=1)
+    kept.run(day, replace(EXACT, reconcile_every_days=100_000))
+    reconciled = {
+        t: s["reconciled"] for t, s in load_manifest(kept.dest).generations[-1].stats["types"].items()
+    }
+    assert reconciled["0-1"] == "window" and "cadence" not in reconciled.values()
+    same_as_full(kept, fresh_full(kept.sb, day, tmp_path / "b"), day)
+    # a day with nothing missed triggers nothing
+    kept.sb.advance(days=1)
+    day += timedelta(days=1)
+    kept.run(day, replace(EXACT, reconcile_every_days=100_000))
+    stats = load_manifest(kept.dest).generations[-1].stats["types"]
+    assert not any(s["reconciled"] for s in stats.values()), stats
 
 
 def test_an_outage_midway_fails_the_run_and_the_next_run_recovers(kept: Export, tmp_path: Path) -> None:
     sb = kept.sb
     sb.advance(days=1)
-    day = DAY0 + timedelta(days=6)
+    day = DAY0 + timedelta(days=9)
     before = load_manifest(kept.dest)
     # every attempt (1 + 8 retries) of the first association read fails: records were read by then
     sb.inject_fault("503", count=9, path_prefix="/crm/v4/associations")
@@ -206,7 +248,7 @@ def test_failed_records_fail_the_blocking_check(kept: Export, tmp_path: Path) ->
     types = {**last.stats["types"], "0-2": {**last.stats["types"]["0-2"], "failed": {"RATE_LIMITS": 3}}}
     failed = dataclasses.replace(last, stats={**last.stats, "types": types})
     save_manifest(dest, IndexManifest([*manifest.generations[:-1], failed]))
-    day = DAY0 + timedelta(days=6)
+    day = DAY0 + timedelta(days=9)
     ctx = ExportContext(day, dest, "runfail1", lambda: kept.client())
     outcome = export_spec(ctx, SPECS["SYNC_HEALTH"])
     (check,) = [c for c in outcome.checks if c.name == "no_failed_records"]

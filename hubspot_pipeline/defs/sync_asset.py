@@ -9,6 +9,7 @@ from hubspot_pipeline.defs.partitions import daily_partitions
 from hubspot_pipeline.defs.resources import ExportStoreResource, HubSpotResource
 from hubspot_pipeline.sync.full_sync import SyncPlan, sync_index, sync_plan
 from hubspot_pipeline.sync.incremental import IncrementalSettings
+from hubspot_pipeline.sync.selection import load_selection
 from hubspot_pipeline.sync.timestamps import iso_ms
 from hubspot_pipeline.tables.context import ExportContext
 
@@ -38,13 +39,16 @@ def crm_index(
         run_id=context.run.run_id,
         client_factory=hubspot.client,
         log=context.log,
+        selection=load_selection(),
     )
 
     def plan() -> SyncPlan:
+        # checked against the definitions here, before the sync asks HubSpot for any record
         return sync_plan(
             ctx.snapshot("schemas").data,
             ctx.snapshot("properties").data,
             ctx.snapshot("association_labels").data,
+            selection=ctx.selection,
         )
 
     outcome = sync_index(

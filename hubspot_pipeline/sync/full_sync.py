@@ -41,6 +41,7 @@ import pyarrow as pa
 from hubspot_pipeline.hubspot import HubSpotClient
 from hubspot_pipeline.store import Destination
 from hubspot_pipeline.sync.definitions import present_types
+from hubspot_pipeline.sync.events import ACTIVITY_PROPERTIES
 from hubspot_pipeline.sync.index import (
     ASSOCIATION_SCHEMA,
     HISTORY_SCHEMA,
@@ -56,8 +57,9 @@ from hubspot_pipeline.sync.index import (
     save_manifest,
     segment_key,
 )
-from hubspot_pipeline.sync.index_writer import SegmentFile
+from hubspot_pipeline.sync.index_writer import RowSink, SegmentFile
 from hubspot_pipeline.sync.object_types import ObjectTypeInfo
+from hubspot_pipeline.sync.selection import EVERYTHING, Selection
 from hubspot_pipeline.sync.timestamps import iso_ms, parse_ts
 
 if TYPE_CHECKING:
@@ -84,12 +86,31 @@ class SyncPlan:
 
 
 def sync_plan(
-    schemas: list[dict], properties: Mapping[str, list[dict]], association_labels: list[dict]
+    schemas: list[dict],
+    properties: Mapping[str, list[dict]],
+    association_labels: list[dict],
+    *,
+    selection: Selection = EVERYTHING,
 ) -> SyncPlan:
-    """The plan from the definition snapshots (archived property definitions are not synced)."""
-    types = present_types(schemas, properties)
+    """The plan from the definition snapshots (archived property definitions are not synced).
+
+    The sync settings (`selection`, checked against the definitions first) leave out the types that
+    do not sync, with every pair that involves them, and narrow each type's properties to those to
+    fetch: the exported ones, the ones its record filter needs, and the ones the pipeline itself
+    reads (the modified date for UPDATEDAT and the incremental sync, the activity timestamps that pick
+    the records whose events are read) unless the settings exclude them by name.
+    """
+    from hubspot_pipeline.sync.change_search import modified_property  # it builds on this module
+
+    present_all = present_types(schemas, properties)
+    selection.check(present_all, properties)
+    types = [t for t in present_all if selection.syncs(t)]
+    live = {t.type_id: [p for p in properties[t.type_id] if not p.get("archived")] for t in types}
     names = {
-        t.type_id: sorted(p["name"] for p in properties[t.type_id] if not p.get("archived")) for t in types
+        t.type_id: selection.fetched(
+            t, (p["name"] for p in live[t.type_id]), (modified_property(t.type_id), *ACTIVITY_PROPERTIES)
+        )
+        for t in types
     }
     present = set(names)
     pairs = list(
@@ -100,10 +121,8 @@ def sync_plan(
         )
     )
     calculated = {
-        t.type_id: sorted(
-            p["name"] for p in properties[t.type_id] if p.get("calculated") and not p.get("archived")
-        )
-        for t in types
+        tid: sorted(p["name"] for p in live[tid] if p.get("calculated") and p["name"] in set(names[tid]))
+        for tid in names
     }
     return SyncPlan(types, names, pairs, calculated)
 
@@ -409,7 +428,7 @@ def _int(value: Any) -> int | None:
 
 def sync_associations(
     client: HubSpotClient,
-    out: SegmentFile,
+    out: RowSink,
     from_type: str,
     to_type: str,
     from_ids: array,

@@ -1,28 +1,29 @@
 """The daily incremental sync: only what changed since the index watermark, into a `delta` generation.
 
-Per object type (hubspot-api.md §3.3, §3.4):
-1. changed ids through search on the modified date (`lastmodifieddate` for contacts,
-   `hs_lastmodifieddate` otherwise) from the watermark minus a look-back overlap (search lags
-   writes), sorted by that date. Search pages stop at 10,000 results, so a window that would pass
-   them is cut at the last timestamp read; every record at exactly that timestamp is then paged by
-   `hs_object_id GT <last id>` (20,000 records sharing one timestamp neither loop nor get lost), and
-   the next window starts strictly after it. Ids are deduplicated.
-2. the changed ids through batch read with every property and its history (100 per call); history
+Per object type (hubspot-api.md §3.3, §3.4; the searches are in `change_search.py`):
+1. changed ids: a search on the modified date (`lastmodifieddate` for contacts, `hs_lastmodifieddate`
+   otherwise) from the watermark minus a look-back overlap (search lags writes), windowed on
+   (timestamp, id) so the 10,000-result cap and 20,000 records at one timestamp neither lose nor loop;
+   ids are deduplicated.
+2. the window before, now settled, is counted again (one search call): if HubSpot's count of the
+   records last modified in it differs from the index's, an earlier search missed something (writes
+   it saw late, reads that failed), so that window is searched again and what the index lacks is
+   read (`reconciled: "window"`).
+3. the changed ids through batch read with every property and its history (100 per call); history
    rows already in the index are dropped, so the index holds each entry once.
-3. archived ids through the archived list (ids only; the API offers no "archived since" filter);
-   ids not yet tombstones are batch read (`archived=true`) into the `archived` part. A merge archives
-   the merged-away record (it shows up here) and bumps the survivor (it shows up in step 1).
-4. new properties on a type already synced: records with a value (`HAS_PROPERTY`) are re-read with
-   history, like changed ones. A new object type is read whole (a search window from 0).
-5. calculated properties change without bumping the modified date: every day a rotating slice of
-   the live records (id % K == day % K, K = `calculated_refresh_days`) is re-read for them only.
-6. associations change without bumping it either: the changed records' associations plus a rotating
-   slice (K = `association_refresh_days`) are re-read into `scope: from_ids` segments; K = 1 is a
-   full rescan (`scope: full`). New pairs are read whole.
-
-7. reconcile (on days divisible by `reconcile_every_days`): the live list (ids and `updatedAt`,
-   100 per call) against the index; ids missing or older in the index join the changed ids. It
-   recovers what the searches missed: changes the search index showed late, reads that failed.
+4. archived ids through the archived list (ids only: the API has no "archived since" filter); ids not
+   yet tombstones are batch read (`archived=true`) into the `archived` part. A merge archives the
+   merged-away record (it shows up here) and bumps the survivor (it shows up in step 1).
+5. schema drift: a property not fetched by the last generation (new, or newly selected) is read for
+   the records that have a value (`HAS_PROPERTY`); a type the last generation did not sync is read
+   whole (a search window from 0).
+6. calculated properties change without bumping the modified date: every day a rotating id range of
+   the type (1/K of its live records, K = `calculated_refresh_days`) is scanned through search with
+   the calculated properties only (200 per call) and the records whose values differ from the
+   index's are re-read with their history. A record the index lacks that the scan finds is read whole.
+7. associations change without bumping it either (`association_refresh.py`).
+8. the full reconcile (on days divisible by `reconcile_every_days`): the live list (ids and
+   `updatedAt`, 100 per call) against the index; ids missing or older in the index are read.
 
 The manifest is replaced only after every segment is uploaded: a failed run leaves the index as it
 was, and the next run starts again from the last good watermark.
@@ -38,35 +39,38 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from hubspot_pipeline.hubspot import HubSpotClient
 from hubspot_pipeline.store import Destination
+from hubspot_pipeline.sync.association_refresh import AssociationRefresh
+from hubspot_pipeline.sync.change_search import (
+    MAX_ID,
+    archived_ids,
+    id_range_scan,
+    modified_property,
+    reconcile_ids,
+    search_total,
+    windowed_ids,
+)
 from hubspot_pipeline.sync.full_sync import (
     BATCH_READ,
-    ID_PROPERTY,
-    LIST_PAGE,
     SyncOutcome,
     SyncPlan,
     Watermark,
     _history_table,
     _records_table,
-    sync_associations,
     upload_segment,
 )
 from hubspot_pipeline.sync.index import (
-    ASSOCIATION_SCHEMA,
     HISTORY_SCHEMA,
     RECORD_SCHEMA,
-    REFRESHED_SCHEMA,
-    AssociationSegment,
     Generation,
     IndexManifest,
     RecordSegment,
-    association_key,
     generation_id,
-    refreshed_ids_key,
     save_manifest,
     to_ms,
 )
@@ -74,121 +78,45 @@ from hubspot_pipeline.sync.index_reader import DISTINCT_HISTORY_COLUMNS, IndexRe
 from hubspot_pipeline.sync.index_writer import SegmentFile
 from hubspot_pipeline.sync.timestamps import iso_ms
 
-SEARCH_PAGE = 200  # search `limit` maximum
-SEARCH_CAP = 10_000  # after + limit may not pass this
 _FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
 class IncrementalSettings:
-    """How far back each daily search reaches, and how stale the silent changes may get."""
+    """How far back each daily search reaches, and how stale the silent changes may get.
 
-    # The defaults re-read every silent change daily (exact, dearer); the deployment's defaults from
-    # the environment (`from_env`) let them be up to 7 days stale to fit the daily call budget.
+    The defaults are the deployment's (README, "Incremental sync"); K = 1 re-reads every silent
+    change daily (exact, dearer).
+    """
+
     lookback: timedelta = timedelta(hours=1)
-    association_refresh_days: int = 1  # every association re-read at least every K days; 1 = full rescan
-    calculated_refresh_days: int = 1  # every calculated property re-read at least every K days
-    reconcile_every_days: int = 7  # the reconcile pass (`reconcile_ids`) runs on days divisible by it
+    association_refresh_days: int = 7  # every association re-read at least every K days
+    calculated_refresh_days: int = 7  # every calculated property re-read at least every K days
+    reconcile_every_days: int = 7  # the full reconcile runs on days divisible by it
 
     @classmethod
     def from_env(cls) -> IncrementalSettings:
-        env = os.environ
+        env, default = os.environ, cls()
+
+        def days(name: str, value: int) -> int:
+            return max(1, int(env.get(name) or value))
+
         return cls(
-            lookback=timedelta(minutes=float(env.get("HUBSPOT_SYNC_LOOKBACK_MINUTES", "60"))),
-            association_refresh_days=max(1, int(env.get("HUBSPOT_ASSOCIATION_REFRESH_DAYS", "7"))),
-            calculated_refresh_days=max(1, int(env.get("HUBSPOT_CALCULATED_REFRESH_DAYS", "7"))),
-            reconcile_every_days=max(1, int(env.get("HUBSPOT_RECONCILE_EVERY_DAYS", "7"))),
+            lookback=timedelta(
+                minutes=float(
+                    env.get("HUBSPOT_SYNC_LOOKBACK_MINUTES") or default.lookback.total_seconds() / 60
+                )
+            ),
+            association_refresh_days=days(
+                "HUBSPOT_ASSOCIATION_REFRESH_DAYS", default.association_refresh_days
+            ),
+            calculated_refresh_days=days("HUBSPOT_CALCULATED_REFRESH_DAYS", default.calculated_refresh_days),
+            reconcile_every_days=days("HUBSPOT_RECONCILE_EVERY_DAYS", default.reconcile_every_days),
         )
 
 
-def modified_property(type_id: str) -> str:
-    return "lastmodifieddate" if type_id == "0-1" else "hs_lastmodifieddate"
-
-
-# -- finding changed ids ---------------------------------------------------------------------------
-
-
-def _search_window(
-    client: HubSpotClient, type_id: str, filters: list[dict], sort: str, prop: str
-) -> tuple[list[dict], int]:
-    """Up to 10,000 results of one search, sorted by `sort` ascending, and the search's total."""
-    path = f"/crm/v3/objects/{type_id}/search"
-    results: list[dict] = []
-    total = 0
-    while True:
-        body = {
-            "filterGroups": [{"filters": filters}] if filters else [],
-            "sorts": [{"propertyName": sort, "direction": "ASCENDING"}],
-            "properties": [prop],
-            "limit": min(SEARCH_PAGE, SEARCH_CAP - len(results)),
-            **({"after": str(len(results))} if results else {}),
-        }
-        page = client.post(path, body)
-        total = int(page.get("total") or 0)
-        found = page.get("results") or []
-        results += found
-        if not found or len(results) >= min(total, SEARCH_CAP):
-            return results, total
-
-
-def windowed_ids(
-    client: HubSpotClient, type_id: str, since_ms: int, extra: list[dict] | None = None
-) -> set[int]:
-    """Ids of records whose modified date is at or after `since_ms` (and that match `extra`), in
-    windows on (timestamp, id) that never ask past the 10,000-result cap (module docstring)."""
-    prop = modified_property(type_id)
-    ids: set[int] = set()
-    lower, operator = since_ms, "GTE"
-    while True:
-        filters = [{"propertyName": prop, "operator": operator, "value": str(lower)}, *(extra or [])]
-        results, total = _search_window(client, type_id, filters, prop, prop)
-        ids.update(int(r["id"]) for r in results)
-        if len(results) >= total:
-            return ids
-        stamp = to_ms((results[-1].get("properties") or {}).get(prop))
-        if stamp is None:  # sorted last: nothing dated is left past the cap
-            return ids
-        last_id = 0
-        while True:  # every record at exactly `stamp`, by id
-            tie = [
-                {"propertyName": prop, "operator": "EQ", "value": str(stamp)},
-                {"propertyName": ID_PROPERTY, "operator": "GT", "value": str(last_id)},
-                *(extra or []),
-            ]
-            found, tie_total = _search_window(client, type_id, tie, ID_PROPERTY, prop)
-            ids.update(int(r["id"]) for r in found)
-            if len(found) >= tie_total or not found:
-                break
-            last_id = int(found[-1]["id"])
-        lower, operator = stamp, "GT"
-
-
-def archived_ids(client: HubSpotClient, type_id: str) -> np.ndarray:
-    """Every archived id of a type (the list endpoint, ids only)."""
-    listing = client.paginate(
-        f"/crm/v3/objects/{type_id}", {"archived": "true", "properties": ID_PROPERTY}, page_size=LIST_PAGE
-    )
-    return np.unique(np.array([int(r["id"]) for page in listing for r in page], dtype=np.int64))
-
-
-def reconcile_ids(client: HubSpotClient, reader: IndexReader, type_id: str) -> set[int]:
-    """Live ids the index lacks or holds older than the account: a cheap scan of the list endpoint
-    (ids and `updatedAt`, one property, 100 per call) against the index. It recovers what the
-    incremental searches missed (late in the search index, failed reads); deletes are the archived
-    list's."""
-    ids, updated = reader.latest_updated(type_id)
-    listing = client.paginate(
-        f"/crm/v3/objects/{type_id}", {"archived": "false", "properties": ID_PROPERTY}, page_size=LIST_PAGE
-    )
-    stale: set[int] = set()
-    for page in listing:
-        listed = np.array([int(r["id"]) for r in page], dtype=np.int64)
-        stamps = np.array([to_ms(r.get("updatedAt")) or 0 for r in page], dtype=np.int64)
-        at = np.clip(np.searchsorted(ids, listed), 0, max(len(ids) - 1, 0))
-        known = (ids[at] == listed) if len(ids) else np.zeros(len(listed), dtype=bool)
-        behind = ~known | (updated[at] < stamps if len(ids) else True)
-        stale.update(int(i) for i in listed[behind])
-    return stale
+# Every silent change re-read daily: an export equal to a full sync's, at a higher daily cost.
+EXACT = IncrementalSettings(association_refresh_days=1, calculated_refresh_days=1)
 
 
 # -- reading records -------------------------------------------------------------------------------
@@ -204,6 +132,7 @@ def _history_key(table: pa.Table) -> pa.Array:
 class _Read:
     segment: RecordSegment
     ids: np.ndarray  # ids read
+    updated: np.ndarray  # their updatedAt, epoch ms
     failed: dict[str, int]  # error category -> inputs
 
 
@@ -223,7 +152,7 @@ def read_part(
     archived = part == "archived"
     known = _history_key(reader.history_of(type_id, ids))
     body_extra = {"properties": properties, "propertiesWithHistory": properties}
-    read = array("q")
+    read, updated = array("q"), array("q")
     failed: dict[str, int] = {}
     with SegmentFile(RECORD_SCHEMA, tmp) as records, SegmentFile(HISTORY_SCHEMA, tmp) as history:
         for start in range(0, len(ids), BATCH_READ):
@@ -248,13 +177,90 @@ def read_part(
                 rows = rows.filter(pc.invert(pc.is_in(_history_key(rows), known)))
             history.append(rows)
             read.extend(int(r["id"]) for r in results)
+            updated.extend(to_ms(r.get("updatedAt")) or 0 for r in results)
         segment = upload_segment(destination, gen, type_id, part, records, history)
-    return _Read(segment, np.array(read, dtype=np.int64), failed)
+    return _Read(segment, np.array(read, dtype=np.int64), np.array(updated, dtype=np.int64), failed)
 
 
-def _slice(ids: np.ndarray, every: int, day: int) -> np.ndarray:
-    """The rotating share of `ids` due today: each id once every `every` days."""
-    return ids if every <= 1 else ids[ids % every == day % every]
+def _slice_range(live: np.ndarray, every: int, day: int) -> tuple[int, int]:
+    """Today's id range of `every` contiguous ranges that together cover every id, each holding about
+    as many live records: each live id is scanned once every `every` days (empty: lo > hi)."""
+    k, n = day % every, len(live)
+    if n == 0:
+        return (0, MAX_ID) if k == 0 else (1, 0)
+    bounds = [0, *(int(live[i * n // every]) for i in range(1, every)), MAX_ID + 1]
+    return bounds[k], bounds[k + 1] - 1
+
+
+def _calculated_drift(
+    client: HubSpotClient, reader: IndexReader, type_id: str, names: list[str], lo: int, hi: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """(ids scanned, ids whose calculated values differ from the index's) of the live records in
+    [lo, hi]. Search returns no history: only the records that differ are re-read for it."""
+    scanned: list[int] = []
+    found: dict[str, list] = {"object_id": [], "name": [], "value": []}
+    for page in id_range_scan(client, type_id, names, lo, hi):
+        for record in page:
+            record_id, values = int(record["id"]), record.get("properties") or {}
+            scanned.append(record_id)
+            for name in names:
+                if values.get(name) not in (None, ""):
+                    found["object_id"].append(record_id)
+                    found["name"].append(name)
+                    found["value"].append(values[name])
+    ids = np.array(scanned, dtype=np.int64)
+    indexed = reader.latest_values(type_id, ids, names).to_pandas()
+    indexed = indexed[indexed["value"].fillna("") != ""]
+    both = pd.concat([pd.DataFrame(found).assign(side=1), indexed.assign(side=-1)], ignore_index=True)
+    net = both.groupby(["object_id", "name", "value"], sort=False)["side"].sum()
+    return ids, np.unique(net[net != 0].index.get_level_values("object_id").to_numpy(np.int64))
+
+
+@dataclass(frozen=True)
+class _Before:
+    """What the index held of a type before this run."""
+
+    live: np.ndarray  # sorted live ids
+    updated: np.ndarray  # their updatedAt, epoch ms
+
+    @classmethod
+    def of(cls, reader: IndexReader, type_id: str) -> _Before:
+        live = reader.as_of_ids(type_id, _FAR_FUTURE)
+        ids, stamps = reader.latest_updated(type_id)
+        at = np.clip(np.searchsorted(ids, live), 0, max(len(ids) - 1, 0))
+        return cls(live, stamps[at] if len(ids) else np.zeros(len(live), np.int64))
+
+
+def _window_misses(
+    client: HubSpotClient,
+    type_id: str,
+    window: tuple[int, int],
+    before: _Before,
+    searched: np.ndarray,
+    gone: np.ndarray,
+    tolerance: int,
+) -> np.ndarray | None:
+    """Ids last modified in the previous, now settled, search window that the index lacks or holds
+    older; None when HubSpot's count of that window agrees with the index (one search call).
+
+    Records searched today left the window (modified again) and are excluded from both counts; so
+    are today's archives, except that search may still count the ones archived within the look-back
+    (`tolerance`)."""
+    prop = modified_property(type_id)
+    lo, hi = window
+    bounds = [
+        {"propertyName": prop, "operator": "GTE", "value": str(lo)},
+        {"propertyName": prop, "operator": "LT", "value": str(hi)},
+    ]
+    counted = search_total(client, type_id, bounds)
+    settled = ~np.isin(before.live, searched) & ~np.isin(before.live, gone)
+    in_window = (before.updated >= lo) & (before.updated < hi)
+    expected = int((settled & in_window).sum())
+    if expected <= counted <= expected + tolerance:
+        return None
+    ids = np.array(sorted(windowed_ids(client, type_id, lo, bounds[1:])), dtype=np.int64)
+    known = np.isin(ids, before.live[in_window])
+    return ids[~known]
 
 
 # -- the run ---------------------------------------------------------------------------------------
@@ -282,82 +288,84 @@ def incremental_sync(
     watermark = Watermark()
     # server time before any read: changes after it may not be seen by this run
     watermark.observe(client.post(f"/crm/v3/objects/{plan.types[0].type_id}/batch/read", {"inputs": []}))
+    now_ms = to_ms(watermark.value) or to_ms(datetime.now(UTC)) or 0
     since = to_ms(previous - settings.lookback) or 0
-    reconcile = day % settings.reconcile_every_days == 0
-    known_types = set(manifest.type_ids())
+    last = manifest.generations[-1]
+    window = (int(last.stats["search_since"]), since) if "search_since" in last.stats else None
+    cadence = day % settings.reconcile_every_days == 0
     last_props = _last_properties(manifest)
+    known_types = set(last_props) or set(manifest.type_ids())
     segments: list[RecordSegment] = []
+    live_now: dict[str, np.ndarray] = {}
     changed: dict[str, np.ndarray] = {}
-    tombstones: dict[str, np.ndarray] = {}
     stats: dict[str, dict[str, object]] = {}
     with tempfile.TemporaryDirectory(prefix="hubspot-delta-") as tmp:
+
+        def read(tid: str, part: str, ids: np.ndarray, props: list[str]) -> _Read:
+            done = read_part(client, destination, reader, gen, tid, part, ids, props, tmp, watermark)
+            segments.append(done.segment)
+            return done
+
         for info in plan.types:
             tid, props = info.type_id, plan.properties[info.type_id]
-            ids = windowed_ids(client, tid, since if tid in known_types else 0)
-            if reconcile and tid in known_types:
-                ids |= reconcile_ids(client, reader, tid)
-            for name in sorted(set(props) - set(last_props.get(tid, props))) if tid in known_types else []:
-                ids |= windowed_ids(client, tid, 0, [{"propertyName": name, "operator": "HAS_PROPERTY"}])
-            live = read_part(
-                client,
-                destination,
-                reader,
-                gen,
-                tid,
-                "live",
-                np.array(sorted(ids), np.int64),
-                props,
-                tmp,
-                watermark,
-            )
+            known = tid in known_types
+            before = _Before.of(reader, tid)
+            searched = np.array(sorted(windowed_ids(client, tid, since if known else 0)), dtype=np.int64)
             gone = np.setdiff1d(archived_ids(client, tid), reader.part_ids(tid, "archived"))
-            dead = read_part(client, destination, reader, gen, tid, "archived", gone, props, tmp, watermark)
-            segments += [live.segment, dead.segment]
-            changed[tid], tombstones[tid] = live.ids, dead.ids
-            calc_read = 0
-            if plan.calculated.get(tid) and tid in known_types:
-                due = np.setdiff1d(
-                    _slice(_live_ids(reader, tid), settings.calculated_refresh_days, day), live.ids
-                )
-                due = np.setdiff1d(due, dead.ids)
-                calc = read_part(
-                    client,
-                    destination,
-                    reader,
-                    gen,
-                    tid,
-                    "calculated",
-                    due,
-                    plan.calculated[tid],
-                    tmp,
-                    watermark,
-                )
-                segments.append(calc.segment)
-                calc_read = len(calc.ids)
+            dead = read(tid, "archived", gone, props)
+            extra: list[np.ndarray] = []
+            reconciled = ""
+            if known and cadence:
+                extra.append(np.array(sorted(reconcile_ids(client, reader, tid)), dtype=np.int64))
+                reconciled = "cadence"
+            elif known and window is not None:
+                recent = int((dead.updated >= now_ms - settings.lookback / timedelta(milliseconds=1)).sum())
+                missed = _window_misses(client, tid, window, before, searched, gone, recent)
+                if missed is not None:
+                    extra.append(missed)
+                    reconciled = "window"
+            for name in sorted(set(props) - set(last_props.get(tid, props))) if known else []:
+                found = windowed_ids(client, tid, 0, [{"propertyName": name, "operator": "HAS_PROPERTY"}])
+                extra.append(np.array(sorted(found), dtype=np.int64))
+            calculated = plan.calculated.get(tid) or []
+            drift = scanned = searched[:0]
+            if known and calculated:
+                lo, hi = _slice_range(before.live, settings.calculated_refresh_days, day)
+                scanned, drift = _calculated_drift(client, reader, tid, calculated, lo, hi)
+                extra.append(np.setdiff1d(scanned, before.live))  # live in HubSpot, missing here
+            wanted = np.setdiff1d(np.unique(np.concatenate([searched, *extra])), dead.ids)
+            live = read(tid, "live", wanted, props)
+            due = np.setdiff1d(np.setdiff1d(drift, live.ids), dead.ids)
+            calc = read(tid, "calculated", due, calculated) if len(due) else None
+            changed[tid] = live.ids
+            live_now[tid] = np.setdiff1d(np.union1d(before.live, live.ids), dead.ids).astype(np.int64)
+            failed = {k: live.failed.get(k, 0) + dead.failed.get(k, 0) for k in {*live.failed, *dead.failed}}
             stats[tid] = {
                 "changed": len(live.ids),
                 "new_tombstones": len(dead.ids),
-                "calculated_refreshed": calc_read,
-                "reconciled": reconcile,
-                "failed": {
-                    k: live.failed.get(k, 0) + dead.failed.get(k, 0) for k in {*live.failed, *dead.failed}
-                },
+                "calculated_scanned": len(scanned),
+                "calculated_refreshed": len(calc.ids) if calc else 0,
+                "reconciled": reconciled,
+                "failed": failed,
             }
             log.info("delta %s: %d changed, %d new tombstones", info.name, len(live.ids), len(dead.ids))
-        associations = _refresh_associations(
-            client, destination, reader, gen, plan, settings, day, changed, tombstones, tmp, watermark
+        refresh = AssociationRefresh(
+            client, reader, watermark, settings.association_refresh_days, day, live_now, changed
         )
+        associations = refresh.run(destination, gen, plan.pairs, tmp)
     generation = Generation(
         id=gen,
         kind="delta",
         run_id=run_id,
         watermark=watermark.result(datetime.now(UTC)),
         ingested_at=ingested_at,
-        segments=segments,
+        segments=[s for s in segments if s.record_count or s.history_rows or s.part != "calculated"],
         associations=associations,
         stats={
             "api_calls": client.total_calls() - calls_before,
+            "search_since": since,
             "types": stats,
+            "associations": refresh.stats,
             "properties": plan.properties,
         },
     )
@@ -368,67 +376,9 @@ def incremental_sync(
 
 
 def _last_properties(manifest: IndexManifest) -> dict[str, list[str]]:
+    """The properties each type was fetched with by the last generation that says ({}: none does)."""
     for generation in reversed(manifest.generations):
         props = generation.stats.get("properties")
         if isinstance(props, dict):
             return props
     return {}
-
-
-def _live_ids(reader: IndexReader, type_id: str) -> np.ndarray:
-    """Ids live in the index now (before this run's delta)."""
-    return reader.as_of_ids(type_id, _FAR_FUTURE)
-
-
-def _refresh_associations(
-    client: HubSpotClient,
-    destination: Destination,
-    reader: IndexReader,
-    gen: str,
-    plan: SyncPlan,
-    settings: IncrementalSettings,
-    day: int,
-    changed: dict[str, np.ndarray],
-    tombstones: dict[str, np.ndarray],
-    tmp: str,
-    watermark: Watermark,
-) -> list[AssociationSegment]:
-    known_pairs = set(reader.manifest.pairs())
-    live: dict[str, np.ndarray] = {}
-    segments: list[AssociationSegment] = []
-    key, ids_key = association_key(gen), refreshed_ids_key(gen)
-    with SegmentFile(ASSOCIATION_SCHEMA, tmp) as out, SegmentFile(REFRESHED_SCHEMA, tmp) as refreshed:
-        for from_type, to_type in plan.pairs:
-            if from_type not in live:
-                now_live = np.union1d(_live_ids(reader, from_type), changed.get(from_type, []))
-                live[from_type] = np.setdiff1d(now_live, tombstones.get(from_type, [])).astype(np.int64)
-            full = (from_type, to_type) not in known_pairs or settings.association_refresh_days <= 1
-            ids = (
-                live[from_type]
-                if full
-                else np.union1d(
-                    changed.get(from_type, np.array([], np.int64)),
-                    _slice(live[from_type], settings.association_refresh_days, day),
-                ).astype(np.int64)
-            )
-            rows, _ = sync_associations(client, out, from_type, to_type, array("q", ids.tolist()), watermark)
-            if not full:
-                n = len(ids)
-                refreshed.append(
-                    pa.table(
-                        {
-                            "from_type": [from_type] * n,
-                            "to_type": [to_type] * n,
-                            "from_id": pa.array(ids, pa.int64()),
-                        },
-                        schema=REFRESHED_SCHEMA,
-                    )
-                )
-            segments.append(
-                AssociationSegment(
-                    from_type, to_type, key, rows, "full" if full else "from_ids", "" if full else ids_key
-                )
-            )
-        out.upload(destination, key)
-        refreshed.upload(destination, ids_key)
-    return segments

@@ -258,6 +258,17 @@ class IndexReader:
                     batch = batch.filter(pc.invert(pc.is_in(batch.column("from_id"), pa.array(drop))))
                 yield batch, generation.ingested_at
 
+    def association_keys(self, from_type: str, to_type: str, from_ids: np.ndarray | None) -> pa.Table:
+        """(from_id, to_id, type_id) of the pair's current associations, of `from_ids` only if given."""
+        wanted = None if from_ids is None else pa.array(from_ids, pa.int64())
+        tables = []
+        for batch, _ in self.association_batches(from_type, to_type):
+            keys = pa.Table.from_batches([batch]).select(["from_id", "to_id", "type_id"])
+            tables.append(keys if wanted is None else keys.filter(pc.is_in(keys.column("from_id"), wanted)))
+        if not tables:
+            return pa.table({c: pa.array([], pa.int64()) for c in ("from_id", "to_id", "type_id")})
+        return pa.concat_tables(tables)
+
     # -- what an incremental sync needs to know of the index ----------------------------------
 
     def part_ids(self, type_id: str, part: str) -> np.ndarray:
@@ -296,6 +307,18 @@ class IndexReader:
             if s.part == "archived"
         ]
         return len(np.unique(np.concatenate(found))) if found else 0
+
+    def latest_values(self, type_id: str, ids: np.ndarray, names: list[str]) -> pa.Table:
+        """object_id, name, value of the newest stored history entry per (record of `ids`, property
+        of `names`): the value the index holds now."""
+        wanted = ds.field("object_id").isin(pa.array(ids, pa.int64())) & ds.field("name").isin(names)
+        columns = ["object_id", "name", "value", "timestamp"]
+        tables = [
+            self._dataset(s.history).to_table(columns=columns, filter=wanted)
+            for _, s in self._segments(type_id)
+        ]
+        history = pa.concat_tables(tables) if tables else HISTORY_SCHEMA.empty_table().select(columns)
+        return _latest_values(history).select(["object_id", "name", "value"])
 
     def history_of(self, type_id: str, ids: np.ndarray) -> pa.Table:
         """Every stored history row (the distinct-entry columns) of the records `ids`."""

@@ -6,6 +6,7 @@ import os
 import tempfile
 from pathlib import Path
 from types import TracebackType
+from typing import Protocol
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -18,6 +19,14 @@ from hubspot_pipeline.store import Destination
 # property value of a record).
 ROW_GROUP_ROWS = 64_000
 ROW_GROUP_BYTES = 16 * 1024 * 1024
+
+
+class RowSink(Protocol):
+    """Where rows go: a segment file, or something that passes them on to one."""
+
+    rows_appended: int
+
+    def append(self, table: pa.Table) -> None: ...
 
 
 class SegmentFile:

@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from hubspot_pipeline.hubspot import HubSpotClient
 from hubspot_pipeline.store import Destination
 from hubspot_pipeline.sync.rows import Rows
+from hubspot_pipeline.sync.selection import EVERYTHING, Selection
 from hubspot_pipeline.sync.snapshots import Snapshot, SnapshotStore
 from hubspot_pipeline.sync.sources import SOURCES
 from hubspot_pipeline.sync.timestamps import iso_ms, parse_ts
@@ -25,6 +26,8 @@ class ExportContext:
     max_part_bytes: int = 15 * 1024 * 1024
     # re-fetch definition snapshots even when the day already has them
     refresh: bool = False
+    # the sync settings (HUBSPOT_SYNC_SETTINGS): which types, properties and records the CRM tables hold
+    selection: Selection = EVERYTHING
     _client: HubSpotClient | None = field(default=None, init=False, repr=False)
     _snapshots: dict[str, Snapshot] = field(default_factory=dict, init=False, repr=False)
 

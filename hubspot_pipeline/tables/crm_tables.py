@@ -7,7 +7,10 @@ each property's value from its history, history up to the day). Rows stream in b
 ids, types in definition order, ids ascending, properties by name: the same order every run.
 
 Property columns and values cover the type's property definitions as of the day (archived ones
-excluded). Values are written exactly as the API returned them. Associations are HubSpot's current
+excluded), narrowed by the sync settings (`ctx.selection`, see `sync.selection`): types that do not
+sync are left out, excluded properties are not written, renamed ones are written under their new name
+everywhere, and records the filter rejects as of the day leave every CRM table (`selected_batches`
+and `KeptIds` are the one place this happens). Values are written exactly as the API returned them. Associations are HubSpot's current
 state as of the last sync (the API cannot date their removals), restricted to pairs of records that
 exist in OBJECTS of the day; their manifests say so.
 """
@@ -24,12 +27,14 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
 from hubspot_pipeline.store import Column, read_manifest
+from hubspot_pipeline.sync.definitions import present_types
 from hubspot_pipeline.sync.index import TIMESTAMP, to_ms
 from hubspot_pipeline.sync.index_reader import AsOfBatch, IndexReader
 from hubspot_pipeline.sync.object_types import ObjectTypeInfo
 from hubspot_pipeline.sync.timestamps import iso_ms
+from hubspot_pipeline.tables import definition_tables
 from hubspot_pipeline.tables.context import ExportContext
-from hubspot_pipeline.tables.definition_tables import object_type_name, object_types
+from hubspot_pipeline.tables.definition_tables import is_primary, object_type_name
 from hubspot_pipeline.tables.export import CheckOutcome, WrittenTable
 from hubspot_pipeline.tables.spec import Row, TableData, TableSpec
 
@@ -50,12 +55,44 @@ class IndexBehindError(RuntimeError):
 # -- what the day has ------------------------------------------------------------------------------
 
 
-def property_names(ctx: ExportContext, info: ObjectTypeInfo) -> list[str]:
+def check_selection(ctx: ExportContext) -> None:
+    """Fail (SyncSettingsError) before anything is written when the sync settings name a type or
+    property the account does not have; checked against the whole snapshot, so a backfilled day
+    accepts a property created after it."""
+    if not ctx.selection.selects_everything:
+        definitions = ctx.snapshot("properties").data
+        ctx.selection.check(present_types(ctx.snapshot("schemas").data, definitions), definitions)
+
+
+def object_types(ctx: ExportContext) -> list[ObjectTypeInfo]:
+    """The object types of the day that the CRM tables and SYNC_HEALTH cover: those the settings sync."""
+    check_selection(ctx)
+    return [t for t in definition_tables.object_types(ctx) if ctx.selection.syncs(t)]
+
+
+def _definition_names(ctx: ExportContext, info: ObjectTypeInfo) -> list[str]:
     """The type's property definitions as of the day, archived ones excluded, sorted by name."""
     definitions = ctx.snapshot("properties").data.get(info.type_id, [])
     return sorted(
         p["name"] for p in definitions if not p.get("archived") and ctx.created_by_day_end(p.get("createdAt"))
     )
+
+
+def property_names(ctx: ExportContext, info: ObjectTypeInfo) -> list[str]:
+    """The exported properties of the type as of the day, under their exported (renamed) names, sorted."""
+    selection = ctx.selection
+    exported = selection.exported(info, _definition_names(ctx, info))
+    return sorted(selection.column_name(info, n) for n in exported)
+
+
+def selection_notes(ctx: ExportContext, types: Sequence[ObjectTypeInfo]) -> list[str]:
+    """Manifest notes on what the sync settings changed for `types`, and which types they leave out."""
+    notes = [n for info in types for n in ctx.selection.notes(info, _definition_names(ctx, info))]
+    skipped = [t for t in definition_tables.object_types(ctx) if not ctx.selection.syncs(t)]
+    if skipped:
+        names = ", ".join(f"{t.name} ({t.type_id})" for t in skipped)
+        notes.append(f"object types not synced (sync settings): {names}")
+    return notes
 
 
 def object_columns(spec: TableSpec, names: Sequence[str]) -> list[Column]:
@@ -99,7 +136,7 @@ def _record_positions(records: pa.Table, object_ids: pa.ChunkedArray) -> np.ndar
     return np.searchsorted(records.column("object_id").to_numpy(), object_ids.to_numpy())
 
 
-def _reader(ctx: ExportContext) -> IndexReader:
+def index_reader(ctx: ExportContext) -> IndexReader:
     """The index, which must be synced past the day: a stale one would silently miss its changes."""
     reader = IndexReader(ctx.destination)
     if not reader.manifest.synced_past(ctx.as_of):
@@ -111,6 +148,116 @@ def _reader(ctx: ExportContext) -> IndexReader:
     return reader
 
 
+# -- the sync settings applied to records: the one place -----------------------------------------
+
+
+def selected_batches(
+    ctx: ExportContext,
+    reader: IndexReader,
+    info: ObjectTypeInfo,
+    *,
+    values: bool = False,
+    history: bool = False,
+) -> Iterator[AsOfBatch]:
+    """The type's records as of the day that the sync settings keep, batch by batch, with property
+    names renamed in `values` and `history`. The record filter reads the values as of the day, so they
+    are read whenever the type has one (and dropped again when the caller did not ask for them)."""
+    selection = ctx.selection
+    filtered = selection.filters(info)
+    renames = selection.renames(info)
+    for batch in reader.as_of_batches(info.type_id, ctx.as_of, values=values or filtered, history=history):
+        if filtered:
+            batch = _only(batch, selection.keep(info, batch))
+            if batch.records.num_rows == 0:
+                continue
+        yield AsOfBatch(
+            batch.records,
+            _renamed(batch.values, renames, ("object_id", "name")) if values else None,
+            _renamed(batch.history, renames, ("object_id", "name", "timestamp")),
+        )
+
+
+def _only(batch: AsOfBatch, keep: np.ndarray) -> AsOfBatch:
+    """The batch restricted to the records where `keep` is true."""
+    records = batch.records.filter(pa.array(keep))
+    ids = records.column("object_id").to_numpy()
+
+    def rows(table: pa.Table | None) -> pa.Table | None:
+        if table is None:
+            return None
+        return table.filter(pa.array(_member(table.column("object_id").to_numpy(), ids)))
+
+    return AsOfBatch(records, rows(batch.values), rows(batch.history))
+
+
+def _renamed(table: pa.Table | None, renames: dict[str, str], order: tuple[str, ...]) -> pa.Table | None:
+    """`name` mapped through the renames, rows re-sorted by `order` (stable: entries of one property at
+    one millisecond keep their stored order, which makes the newest last)."""
+    if table is None or not renames:
+        return table
+    position = pc.index_in(table.column("name"), value_set=pa.array(list(renames), pa.string()))
+    new = pc.take(pa.array(list(renames.values()), pa.string()), position)
+    table = table.set_column(
+        table.schema.get_field_index("name"), "name", pc.coalesce(new, table.column("name"))
+    )
+    return table.take(pc.sort_indices(table, [(c, "ascending") for c in order]))
+
+
+def kept_ids(ctx: ExportContext, reader: IndexReader, info: ObjectTypeInfo) -> np.ndarray:
+    """Sorted ids of the type's records as of the day that the export keeps (none of a type that
+    does not sync)."""
+    if not ctx.selection.syncs(info):
+        return np.array([], dtype=np.int64)
+    if not ctx.selection.filters(info):
+        return reader.as_of_ids(info.type_id, ctx.as_of)
+    found = [b.records.column("object_id").to_numpy() for b in selected_batches(ctx, reader, info)]
+    return np.concatenate(found) if found else np.array([], dtype=np.int64)
+
+
+class KeptIds:
+    """`kept_ids` per type id, computed once per type; the index is opened only for a type whose
+    records the settings restrict (lists and events need no index otherwise)."""
+
+    def __init__(self, ctx: ExportContext, reader: IndexReader | None = None) -> None:
+        self._ctx, self._reader, self._ids = ctx, reader, dict[str, np.ndarray]()
+        self._types: dict[str, ObjectTypeInfo] = {}
+        if not ctx.selection.selects_everything:
+            check_selection(ctx)
+            self._types = {t.type_id: t for t in definition_tables.object_types(ctx)}
+
+    @property
+    def restricting(self) -> bool:
+        """Whether the settings leave out records of any type (else every row is kept)."""
+        return any(self._ctx.selection.restricts(t) for t in self._types.values())
+
+    def restricts(self, type_id: str) -> bool:
+        info = self._types.get(type_id)
+        return info is not None and self._ctx.selection.restricts(info)
+
+    def __call__(self, type_id: str) -> np.ndarray:
+        if type_id not in self._ids:
+            if self._reader is None:
+                self._reader = index_reader(self._ctx)
+            info = self._types.get(type_id)
+            self._ids[type_id] = (
+                kept_ids(self._ctx, self._reader, info)
+                if info is not None
+                else self._reader.as_of_ids(type_id, self._ctx.as_of)
+            )
+        return self._ids[type_id]
+
+    def mask(self, type_ids: Sequence[str | None], object_ids: np.ndarray) -> np.ndarray:
+        """Per row (type id, object id), whether the export keeps that record: rows of a type the
+        settings do not restrict are all kept."""
+        keep = np.ones(len(object_ids), dtype=bool)
+        kinds = np.array(type_ids, dtype=object)
+        for type_id in set(type_ids):
+            if type_id is not None and self.restricts(type_id):
+                rows = kinds == type_id
+                keep[rows] = _member(object_ids[rows], self(type_id))
+        return keep
+
+
 def _rows(
     ctx: ExportContext,
     reader: IndexReader,
@@ -118,10 +265,10 @@ def _rows(
     make: Callable[[ObjectTypeInfo, list[str], AsOfBatch], Iterable[Row]],
     **wanted: bool,
 ) -> Iterator[Row]:
-    """Rows of a table, type by type and batch by batch of the records that exist as of the day."""
+    """Rows of a table, type by type and batch by batch of the records the export keeps as of the day."""
     for info in types:
         names = property_names(ctx, info)
-        for batch in reader.as_of_batches(info.type_id, ctx.as_of, **wanted):
+        for batch in selected_batches(ctx, reader, info, **wanted):
             yield from make(info, names, batch)
 
 
@@ -129,14 +276,16 @@ def _rows(
 
 
 def produce_objects(ctx: ExportContext, spec: TableSpec) -> Iterator[TableData]:
-    reader, types = _reader(ctx), object_types(ctx)
-    yield TableData(spec.name, spec.columns, _rows(ctx, reader, types, _object_rows), spec.primary_key)
+    reader, types = index_reader(ctx), object_types(ctx)
+    rows = _rows(ctx, reader, types, _object_rows)
+    yield TableData(spec.name, spec.columns, rows, spec.primary_key, selection_notes(ctx, types))
     for info in types:
         yield TableData(
             f"OBJECTS_{info.table_suffix}",
             object_columns(spec, property_names(ctx, info)),
             _rows(ctx, reader, [info], _wide_rows, values=True),
             spec.primary_key,
+            ctx.selection.notes(info, _definition_names(ctx, info)),
         )
 
 
@@ -162,8 +311,9 @@ def _wide_rows(info: ObjectTypeInfo, names: list[str], batch: AsOfBatch) -> Iter
 
 
 def produce_object_with_properties(ctx: ExportContext, spec: TableSpec) -> Iterator[TableData]:
-    rows = _rows(ctx, _reader(ctx), object_types(ctx), _json_rows, values=True)
-    yield TableData(spec.name, spec.columns, rows, spec.primary_key)
+    types = object_types(ctx)
+    rows = _rows(ctx, index_reader(ctx), types, _json_rows, values=True)
+    yield TableData(spec.name, spec.columns, rows, spec.primary_key, selection_notes(ctx, types))
 
 
 def _json_rows(info: ObjectTypeInfo, names: list[str], batch: AsOfBatch) -> Iterator[Row]:
@@ -184,8 +334,9 @@ def _json_rows(info: ObjectTypeInfo, names: list[str], batch: AsOfBatch) -> Iter
 
 
 def produce_object_properties(ctx: ExportContext, spec: TableSpec) -> Iterator[TableData]:
-    rows = _rows(ctx, _reader(ctx), object_types(ctx), _value_rows, values=True)
-    yield TableData(spec.name, spec.columns, rows, spec.primary_key)
+    types = object_types(ctx)
+    rows = _rows(ctx, index_reader(ctx), types, _value_rows, values=True)
+    yield TableData(spec.name, spec.columns, rows, spec.primary_key, selection_notes(ctx, types))
 
 
 def _value_rows(info: ObjectTypeInfo, names: list[str], batch: AsOfBatch) -> Iterator[Row]:
@@ -197,8 +348,9 @@ def _value_rows(info: ObjectTypeInfo, names: list[str], batch: AsOfBatch) -> Ite
 
 
 def produce_object_properties_history(ctx: ExportContext, spec: TableSpec) -> Iterator[TableData]:
-    rows = _rows(ctx, _reader(ctx), object_types(ctx), _history_rows, history=True)
-    yield TableData(spec.name, spec.columns, rows, spec.primary_key)
+    types = object_types(ctx)
+    rows = _rows(ctx, index_reader(ctx), types, _history_rows, history=True)
+    yield TableData(spec.name, spec.columns, rows, spec.primary_key, selection_notes(ctx, types))
 
 
 def _history_rows(info: ObjectTypeInfo, names: list[str], batch: AsOfBatch) -> Iterator[Row]:
@@ -228,11 +380,6 @@ def _long_rows(
 # -- ASSOCIATIONS and ASSOCIATIONS_<FROM>_TO_<TO> ---------------------------------------------------
 
 
-def is_primary(category: str | None, label: str | None) -> bool:
-    """HubSpot marks a primary association (e.g. a contact's primary company) with the label "Primary"."""
-    return category == "HUBSPOT_DEFINED" and (label or "").lower() == "primary"
-
-
 def pair_columns(src: ObjectTypeInfo, dst: ObjectTypeInfo, ingested: Column) -> list[Column]:
     """<FROM_SINGULAR>_OBJECTID, <TO_SINGULAR>_OBJECTID, ...; a pair of one type prefixes FROM_/TO_."""
     from_name, to_name = object_type_name(src), object_type_name(dst)
@@ -249,18 +396,6 @@ def pair_columns(src: ObjectTypeInfo, dst: ObjectTypeInfo, ingested: Column) -> 
     ]
 
 
-class _LiveIds:
-    """Ids of each type that exist as of the day (sorted, 8 bytes each), computed once per type."""
-
-    def __init__(self, reader: IndexReader, ctx: ExportContext) -> None:
-        self._reader, self._ctx, self._ids = reader, ctx, dict[str, np.ndarray]()
-
-    def __call__(self, type_id: str) -> np.ndarray:
-        if type_id not in self._ids:
-            self._ids[type_id] = self._reader.as_of_ids(type_id, self._ctx.as_of)
-        return self._ids[type_id]
-
-
 def _member(values: np.ndarray, sorted_ids: np.ndarray) -> np.ndarray:
     if len(sorted_ids) == 0:
         return np.zeros(len(values), dtype=bool)
@@ -269,9 +404,9 @@ def _member(values: np.ndarray, sorted_ids: np.ndarray) -> np.ndarray:
 
 
 def _pair_rows(
-    reader: IndexReader, live: _LiveIds, from_type: str, to_type: str
+    reader: IndexReader, live: KeptIds, from_type: str, to_type: str
 ) -> Iterator[tuple[pa.RecordBatch, int]]:
-    """The pair's association batches, restricted to records existing as of the day."""
+    """The pair's association batches, restricted to records the export keeps as of the day."""
     for batch, ingested_at in reader.association_batches(from_type, to_type):
         keep = _member(batch.column("from_id").to_numpy(), live(from_type)) & _member(
             batch.column("to_id").to_numpy(), live(to_type)
@@ -280,11 +415,14 @@ def _pair_rows(
 
 
 def produce_associations(ctx: ExportContext, spec: TableSpec) -> Iterator[TableData]:
-    reader = _reader(ctx)
+    reader = index_reader(ctx)
     types = {t.type_id: t for t in object_types(ctx)}
     pairs = [(f, t) for f, t in reader.manifest.pairs() if f in types and t in types]
-    live = _LiveIds(reader, ctx)
-    notes = [ASSOCIATIONS_NOTE.format(watermark=iso_ms(reader.manifest.watermark) or "never")]
+    live = KeptIds(ctx, reader)
+    notes = [
+        ASSOCIATIONS_NOTE.format(watermark=iso_ms(reader.manifest.watermark) or "never"),
+        *selection_notes(ctx, list(types.values())),
+    ]
 
     def combined() -> Iterator[Row]:
         for from_type, to_type in pairs:
@@ -352,10 +490,10 @@ def check_values_match_history(ctx: ExportContext, written: list[WrittenTable]) 
     """
     table = written[0].result.table
     expected: dict[str, tuple[int, int]] = {}
-    reader = _reader(ctx)
+    reader = index_reader(ctx)
     for info in object_types(ctx):
         names = property_names(ctx, info)
-        for batch in reader.as_of_batches(info.type_id, ctx.as_of, history=True):
+        for batch in selected_batches(ctx, reader, info, history=True):
             assert batch.history is not None
             _add_hashes(expected, info.type_id, _latest_by_grouping(_known(batch.history, names)))
     actual: dict[str, tuple[int, int]] = {}

@@ -122,6 +122,11 @@ def produce_property_definitions(ctx: ExportContext, spec: TableSpec) -> Iterato
     yield TableData(spec.name, spec.columns, rows(), spec.primary_key, notes)
 
 
+def is_primary(category: str | None, label: str | None) -> bool:
+    """HubSpot marks a primary association (e.g. a contact's primary company) with the label "Primary"."""
+    return category == "HUBSPOT_DEFINED" and (label or "").lower() == "primary"
+
+
 def association_name(src: ObjectTypeInfo, dst: ObjectTypeInfo, label: str | None) -> str:
     base = f"{object_type_name(src)}_TO_{object_type_name(dst)}"
     if not label:
@@ -143,7 +148,6 @@ def produce_association_definitions(ctx: ExportContext, spec: TableSpec) -> Iter
                 continue
             seen.add(key)
             label = item.get("label")
-            is_primary = item.get("category") == "HUBSPOT_DEFINED" and (label or "").lower() == "primary"
             yield (
                 src.type_id,
                 dst.type_id,
@@ -151,7 +155,7 @@ def produce_association_definitions(ctx: ExportContext, spec: TableSpec) -> Iter
                 item.get("category"),
                 label,
                 association_name(src, dst, label),
-                is_primary,
+                is_primary(item.get("category"), label),
                 snap.fetched_at,
             )
 

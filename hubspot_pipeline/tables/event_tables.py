@@ -3,6 +3,8 @@
 The day's occurrences are read once (for the records whose activity moved that day, see
 `sync.events`) into the exact-day snapshot `events`, joined with what the backfill mode collected for
 that day, and deduplicated by event id. Events never change, so a day's folder never repeats another's.
+Events of records the sync settings leave out (types not synced, records filtered) are left out, as
+the records are from OBJECTS (`crm_tables.KeptIds`).
 """
 
 from __future__ import annotations
@@ -22,11 +24,13 @@ from hubspot_pipeline.sync.index_reader import IndexReader
 from hubspot_pipeline.sync.snapshots import Snapshot
 from hubspot_pipeline.sync.timestamps import iso_ms
 from hubspot_pipeline.tables.context import ExportContext
+from hubspot_pipeline.tables.crm_tables import KeptIds
 from hubspot_pipeline.tables.definition_tables import account_event_types, object_types
 from hubspot_pipeline.tables.export import CheckOutcome, WrittenTable
 from hubspot_pipeline.tables.spec import TableData, TableSpec
 
 PROPERTY_PREFIX = "PROPERTY_"
+SELECTION_NOTE = "events of records the sync settings leave out of OBJECTS are left out"
 EVENT_KEY_COLUMNS: tuple[Column, ...] = (
     Column("ID", "string"),
     Column("EVENTTYPE", "string"),
@@ -59,8 +63,9 @@ def _has_activity(ctx: ExportContext, type_id: str) -> bool:
     return bool(names.intersection(ACTIVITY_PROPERTIES))
 
 
-def _occurrences(ctx: ExportContext) -> tuple[pa.Table, str]:
-    """Every known occurrence of the day, one row per event id, sorted by (occurred_at, id)."""
+def _occurrences(ctx: ExportContext) -> tuple[pa.Table, str, list[str]]:
+    """Every known occurrence of the day of a record the export keeps, one row per event id, sorted by
+    (occurred_at, id); and the notes that say what was left out."""
     snap = day_events(ctx)
     table = pa.concat_tables([snap.data, backfilled_events(ctx.destination, ctx.day)])
     if table.num_rows:
@@ -68,7 +73,11 @@ def _occurrences(ctx: ExportContext) -> tuple[pa.Table, str]:
         ids = table.column("id").to_pylist()
         keep = [i == 0 or ids[i] != ids[i - 1] for i in range(len(ids))]
         table = table.filter(pa.array(keep))
-    return table, snap.fetched_at
+    kept = KeptIds(ctx)
+    if not kept.restricting:
+        return table, snap.fetched_at, []
+    mask = kept.mask(table.column("object_type_id").to_pylist(), table.column("object_id").to_numpy())
+    return table.filter(pa.array(mask)), snap.fetched_at, [SELECTION_NOTE]
 
 
 def _property_names(info: EventTypeInfo, occurrences: pa.Table) -> list[str]:
@@ -82,13 +91,13 @@ def _property_names(info: EventTypeInfo, occurrences: pa.Table) -> list[str]:
 
 
 def produce_events(ctx: ExportContext, spec: TableSpec) -> Iterator[TableData]:
-    occurrences, ingested = _occurrences(ctx)
+    occurrences, ingested, notes = _occurrences(ctx)
 
     def combined() -> Iterator[tuple]:
         for row in occurrences.to_pylist():
             yield (*_key(row), json.loads(row["properties"]), ingested)
 
-    yield TableData(spec.name, spec.columns, combined(), spec.primary_key, [])
+    yield TableData(spec.name, spec.columns, combined(), spec.primary_key, notes)
     for info in account_event_types(ctx):
         mine = occurrences.filter(pc.equal(occurrences.column("event_type"), info.event_type))
         names = _property_names(info, mine)
@@ -100,7 +109,7 @@ def produce_events(ctx: ExportContext, spec: TableSpec) -> Iterator[TableData]:
                 props = json.loads(row["properties"])
                 yield (*_key(row), *(props.get(n) for n in names), ingested)
 
-        yield TableData(info.table_name, columns, rows(), ("ID",), [])
+        yield TableData(info.table_name, columns, rows(), ("ID",), notes)
 
 
 def _key(row: dict) -> tuple:

@@ -1,0 +1,147 @@
+"""Refreshing associations in a daily run: they change without bumping either record's modified date.
+
+Each association is one edge seen from both ends: a label on (a -> b) has its inverse on (b -> a),
+so any change to an edge shows in either direction. Per pair of types, the daily run:
+1. reads the lead direction (from the type with fewer live records, so fewer calls) for the changed
+   records plus a rotating slice of the live ones (each id once every `association_refresh_days`;
+   1 = every id, an exact rescan) and compares what it read with the index;
+2. reads the other direction only for the records that changed (they may be new) and for the far
+   ends of every edge the lead read found added, removed or relabelled.
+A record's associations are re-read whole or not at all, into `scope: from_ids` segments (the lead
+direction with every id read is `scope: full`). A pair new to the index is read whole both ways.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from hubspot_pipeline.hubspot import HubSpotClient
+from hubspot_pipeline.store import Destination
+from hubspot_pipeline.sync.full_sync import Watermark, sync_associations
+from hubspot_pipeline.sync.index import (
+    ASSOCIATION_SCHEMA,
+    REFRESHED_SCHEMA,
+    AssociationSegment,
+    association_key,
+    refreshed_ids_key,
+)
+from hubspot_pipeline.sync.index_reader import IndexReader
+from hubspot_pipeline.sync.index_writer import SegmentFile
+
+_KEYS = ["from_id", "to_id", "type_id"]
+
+
+def rotating_slice(ids: np.ndarray, every: int, day: int) -> np.ndarray:
+    """The share of `ids` due today: each id once every `every` days (all of them for 1)."""
+    return ids if every <= 1 else ids[ids % every == day % every]
+
+
+def lead_pairs(
+    pairs: list[tuple[str, str]], live_count: Callable[[str], int]
+) -> Iterator[tuple[tuple[str, str], tuple[str, str] | None]]:
+    """Each pair of types once: (lead direction, the other direction or None if it is not defined)."""
+    directed = set(pairs)
+    seen: set[frozenset[str]] = set()
+    for a, b in pairs:
+        if frozenset((a, b)) in seen:
+            continue
+        seen.add(frozenset((a, b)))
+        if (b, a) not in directed or a == b:
+            yield (a, b), None
+        elif live_count(b) < live_count(a):
+            yield (b, a), (a, b)
+        else:
+            yield (a, b), (b, a)
+
+
+class _Keeping:
+    """Passes association rows on to the segment file and keeps their keys for the comparison."""
+
+    def __init__(self, out: SegmentFile) -> None:
+        self.out, self.keys, self.rows_appended = out, list[pa.Table](), out.rows_appended
+
+    def append(self, table: pa.Table) -> None:
+        self.out.append(table)
+        self.rows_appended = self.out.rows_appended
+        self.keys.append(table.select(_KEYS))
+
+
+def far_ends_changed(read: list[pa.Table], indexed: pa.Table) -> np.ndarray:
+    """Sorted to-ids of the edges that differ between what was read and what the index holds."""
+    frames = [t.to_pandas() for t in read] + [indexed.to_pandas()]
+    sign = [1] * sum(len(t) for t in read) + [-1] * indexed.num_rows
+    both = pd.concat(frames, ignore_index=True).assign(sign=sign)
+    net = both.groupby(_KEYS, sort=False)["sign"].sum()
+    return np.unique(net[net != 0].index.get_level_values("to_id").to_numpy(np.int64))
+
+
+@dataclass
+class AssociationRefresh:
+    """One daily run's association reads, written as one delta segment file (and its refreshed ids)."""
+
+    client: HubSpotClient
+    reader: IndexReader
+    watermark: Watermark
+    every: int  # association_refresh_days
+    day: int
+    live: dict[str, np.ndarray]  # ids live after this run's record reads, per type
+    changed: dict[str, np.ndarray]
+    stats: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def run(
+        self, destination: Destination, gen: str, pairs: list[tuple[str, str]], tmp: str
+    ) -> list[AssociationSegment]:
+        known = set(self.reader.manifest.pairs())
+        key, ids_key = association_key(gen), refreshed_ids_key(gen)
+        segments: list[AssociationSegment] = []
+        with SegmentFile(ASSOCIATION_SCHEMA, tmp) as out, SegmentFile(REFRESHED_SCHEMA, tmp) as refreshed:
+
+            def read(
+                pair: tuple[str, str], ids: np.ndarray, full: bool, keep: _Keeping | None = None
+            ) -> None:
+                sink = keep or out
+                rows, _ = sync_associations(
+                    self.client, sink, pair[0], pair[1], array("q", ids.tolist()), self.watermark
+                )
+                if not full:
+                    n = len(ids)
+                    refreshed.append(
+                        pa.table(
+                            {"from_type": [pair[0]] * n, "to_type": [pair[1]] * n, "from_id": ids},
+                            schema=REFRESHED_SCHEMA,
+                        )
+                    )
+                scope, ids_at = ("full", "") if full else ("from_ids", ids_key)
+                segments.append(AssociationSegment(pair[0], pair[1], key, rows, scope, ids_at))
+                self.stats[f"{pair[0]}/{pair[1]}"] = {"from_ids_read": len(ids), "rows": rows}
+
+            for lead, other in lead_pairs(pairs, lambda t: len(self.live[t])):
+                if lead not in known or (other is not None and other not in known):
+                    read(lead, self.live[lead[0]], True)  # new to the index: both ways whole
+                    if other is not None:
+                        read(other, self.live[other[0]], True)
+                    continue
+                ids = self._due(lead[0])
+                keep = _Keeping(out)
+                read(lead, ids, self.every <= 1, keep)
+                if other is None:
+                    continue
+                indexed = self.reader.association_keys(*lead, None if self.every <= 1 else ids)
+                ends = far_ends_changed(keep.keys, indexed)
+                ends = np.intersect1d(ends, self.live[other[0]])
+                read(other, np.union1d(self.changed.get(other[0], ends[:0]), ends).astype(np.int64), False)
+            out.upload(destination, key)
+            refreshed.upload(destination, ids_key)
+        return segments
+
+    def _due(self, type_id: str) -> np.ndarray:
+        if self.every <= 1:
+            return self.live[type_id]
+        due = rotating_slice(self.live[type_id], self.every, self.day)
+        return np.union1d(self.changed.get(type_id, due[:0]), due).astype(np.int64)

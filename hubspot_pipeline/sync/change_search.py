@@ -1,0 +1,145 @@
+"""Finding what changed in HubSpot cheaply: the searches and listings an incremental sync asks.
+
+- `windowed_ids`: records modified since a moment, windowed on (timestamp, id) so that neither the
+  10,000-result search cap nor thousands of records sharing one timestamp lose or loop;
+- `id_range_scan`: every live record of an id range with a few properties, 200 per call, each page
+  a new search after the last id read (never near the cap);
+- `archived_ids`: the archived list (ids only; the API has no "archived since" filter);
+- `reconcile_ids`: the live list (ids and `updatedAt`) against the index;
+- `search_total`: how many records match, in one call: it tells when the index looks inconsistent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+
+from hubspot_pipeline.hubspot import HubSpotClient
+from hubspot_pipeline.sync.full_sync import ID_PROPERTY, LIST_PAGE
+from hubspot_pipeline.sync.index import to_ms
+from hubspot_pipeline.sync.index_reader import IndexReader
+
+SEARCH_PAGE = 200  # search `limit` maximum
+SEARCH_CAP = 10_000  # after + limit may not pass this
+MAX_ID = (1 << 63) - 1
+
+
+def modified_property(type_id: str) -> str:
+    return "lastmodifieddate" if type_id == "0-1" else "hs_lastmodifieddate"
+
+
+def _search_window(
+    client: HubSpotClient, type_id: str, filters: list[dict], sort: str, prop: str
+) -> tuple[list[dict], int]:
+    """Up to 10,000 results of one search, sorted by `sort` ascending, and the search's total."""
+    path = f"/crm/v3/objects/{type_id}/search"
+    results: list[dict] = []
+    total = 0
+    while True:
+        body = {
+            "filterGroups": [{"filters": filters}] if filters else [],
+            "sorts": [{"propertyName": sort, "direction": "ASCENDING"}],
+            "properties": [prop],
+            "limit": min(SEARCH_PAGE, SEARCH_CAP - len(results)),
+            **({"after": str(len(results))} if results else {}),
+        }
+        page = client.post(path, body)
+        total = int(page.get("total") or 0)
+        found = page.get("results") or []
+        results += found
+        if not found or len(results) >= min(total, SEARCH_CAP):
+            return results, total
+
+
+def windowed_ids(
+    client: HubSpotClient, type_id: str, since_ms: int, extra: list[dict] | None = None
+) -> set[int]:
+    """Ids of records whose modified date is at or after `since_ms` (and that match `extra`), in
+    windows on (timestamp, id) that never ask past the 10,000-result cap (module docstring)."""
+    prop = modified_property(type_id)
+    ids: set[int] = set()
+    lower, operator = since_ms, "GTE"
+    while True:
+        filters = [{"propertyName": prop, "operator": operator, "value": str(lower)}, *(extra or [])]
+        results, total = _search_window(client, type_id, filters, prop, prop)
+        ids.update(int(r["id"]) for r in results)
+        if len(results) >= total:
+            return ids
+        stamp = to_ms((results[-1].get("properties") or {}).get(prop))
+        if stamp is None:  # sorted last: nothing dated is left past the cap
+            return ids
+        last_id = 0
+        while True:  # every record at exactly `stamp`, by id
+            tie = [
+                {"propertyName": prop, "operator": "EQ", "value": str(stamp)},
+                {"propertyName": ID_PROPERTY, "operator": "GT", "value": str(last_id)},
+                *(extra or []),
+            ]
+            found, tie_total = _search_window(client, type_id, tie, ID_PROPERTY, prop)
+            ids.update(int(r["id"]) for r in found)
+            if len(found) >= tie_total or not found:
+                break
+            last_id = int(found[-1]["id"])
+        lower, operator = stamp, "GT"
+
+
+def archived_ids(client: HubSpotClient, type_id: str) -> np.ndarray:
+    """Every archived id of a type (the list endpoint, ids only)."""
+    listing = client.paginate(
+        f"/crm/v3/objects/{type_id}", {"archived": "true", "properties": ID_PROPERTY}, page_size=LIST_PAGE
+    )
+    return np.unique(np.array([int(r["id"]) for page in listing for r in page], dtype=np.int64))
+
+
+def reconcile_ids(client: HubSpotClient, reader: IndexReader, type_id: str) -> set[int]:
+    """Live ids the index lacks or holds older than the account: a cheap scan of the list endpoint
+    (ids and `updatedAt`, one property, 100 per call) against the index. It recovers what the
+    incremental searches missed (late in the search index, failed reads); deletes are the archived
+    list's."""
+    ids, updated = reader.latest_updated(type_id)
+    listing = client.paginate(
+        f"/crm/v3/objects/{type_id}", {"archived": "false", "properties": ID_PROPERTY}, page_size=LIST_PAGE
+    )
+    stale: set[int] = set()
+    for page in listing:
+        listed = np.array([int(r["id"]) for r in page], dtype=np.int64)
+        stamps = np.array([to_ms(r.get("updatedAt")) or 0 for r in page], dtype=np.int64)
+        at = np.clip(np.searchsorted(ids, listed), 0, max(len(ids) - 1, 0))
+        known = (ids[at] == listed) if len(ids) else np.zeros(len(listed), dtype=bool)
+        behind = ~known | (updated[at] < stamps if len(ids) else True)
+        stale.update(int(i) for i in listed[behind])
+    return stale
+
+
+def id_range_scan(
+    client: HubSpotClient, type_id: str, properties: list[str], lo: int, hi: int
+) -> Iterator[list[dict]]:
+    """Pages of the live records with `lo <= id <= hi`, ascending, with `properties`: each page a
+    search for ids past the last one read, so no page comes near the 10,000-result cap."""
+    path = f"/crm/v3/objects/{type_id}/search"
+    after = lo - 1
+    while True:
+        filters = [
+            {"propertyName": ID_PROPERTY, "operator": "GT", "value": str(after)},
+            {"propertyName": ID_PROPERTY, "operator": "LTE", "value": str(hi)},
+        ]
+        body = {
+            "filterGroups": [{"filters": filters}],
+            "sorts": [{"propertyName": ID_PROPERTY, "direction": "ASCENDING"}],
+            "properties": properties,
+            "limit": SEARCH_PAGE,
+        }
+        page = client.post(path, body)
+        found = page.get("results") or []
+        if found:
+            yield found
+        if not found or len(found) >= int(page.get("total") or 0):
+            return
+        after = int(found[-1]["id"])
+
+
+def search_total(client: HubSpotClient, type_id: str, filters: list[dict]) -> int:
+    """How many live records of a type match `filters`, in one call (search lags writes)."""
+    body = {"filterGroups": [{"filters": filters}], "properties": [ID_PROPERTY], "limit": 1}
+    return int(client.post(f"/crm/v3/objects/{type_id}/search", body).get("total") or 0)
