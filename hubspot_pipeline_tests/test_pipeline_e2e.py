@@ -135,3 +135,19 @@ def test_objects_are_the_records_existing_at_the_end_of_the_day(run: dict, sandb
 
 def end_of_day() -> datetime:
     return datetime(2026, 11, 11, tzinfo=UTC)
+
+
+def test_sync_health_figures_are_the_assets_metadata(run: dict) -> None:
+    """SYNC_HEALTH's materialisation carries the table's figures per type, as the UI shows them."""
+    os.environ["DAGSTER_HOME"] = str(run["home"])
+    with dg.DagsterInstance.get() as instance:
+        event = instance.get_latest_materialization_event(dg.AssetKey(["hubspot", "sync_health"]))
+    assert event is not None and event.asset_materialization is not None
+    figures = event.asset_materialization.metadata["sync_health"].value
+    table = read_table(run["dest"], DAY, "SYNC_HEALTH").to_pylist()
+    expected: dict[str, dict[str, int]] = {}
+    for row in table:
+        key = f"{row['STATE']}/{row['ERRORCATEGORY']}" if row["ERRORCATEGORY"] else row["STATE"]
+        expected.setdefault(row["OBJECTTYPEID"], {})[key] = int(row["RECORDS"])
+    assert figures == expected
+    assert figures["0-1"]["SYNCED"] > 0 and figures["0-1"]["FAILED"] == 0

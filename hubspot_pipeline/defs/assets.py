@@ -61,6 +61,7 @@ def materialize_result(outcome: ExportOutcome) -> dg.MaterializeResult:
         "bytes": main.bytes,
         "api_calls": outcome.api_calls,
     }
+    metadata.update({k: dg.MetadataValue.json(v) for k, v in outcome.main.metadata.items()})
     if outcome.main.notes:
         metadata["notes"] = dg.MetadataValue.md("\n".join(f"- {n}" for n in outcome.main.notes))
     if len(outcome.tables) > 1:

@@ -2,10 +2,11 @@
 
 Each association is one edge seen from both ends: a label on (a -> b) has its inverse on (b -> a),
 so any change to an edge shows in either direction. Per pair of types, the daily run:
-1. reads the lead direction (from the type with fewer live records, so fewer calls) for the changed
-   records plus a rotating slice of the live ones (each id once every `association_refresh_days`;
-   1 = every id, an exact rescan) and compares what it read with the index;
-2. reads the other direction only for the records that changed (they may be new) and for the far
+1. reads the lead direction (from the type with fewer live records, so fewer calls) for the records
+   new to the index plus a rotating slice of the live ones (each id once every `association_refresh_days`;
+   1 = every id, an exact rescan; every id too when that takes no more calls) and compares what it
+   read with the index;
+2. reads the other direction only for the records new to the index and for the far
    ends of every edge the lead read found added, removed or relabelled.
 A record's associations are re-read whole or not at all, into `scope: from_ids` segments (the lead
 direction with every id read is `scope: full`). A pair new to the index is read whole both ways.
@@ -13,6 +14,7 @@ direction with every id read is `scope: full`). A pair new to the index is read 
 
 from __future__ import annotations
 
+import math
 from array import array
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -23,7 +25,7 @@ import pyarrow as pa
 
 from hubspot_pipeline.hubspot import HubSpotClient
 from hubspot_pipeline.store import Destination
-from hubspot_pipeline.sync.full_sync import Watermark, sync_associations
+from hubspot_pipeline.sync.full_sync import ASSOCIATION_BATCH, Watermark, sync_associations
 from hubspot_pipeline.sync.index import (
     ASSOCIATION_SCHEMA,
     REFRESHED_SCHEMA,
@@ -91,7 +93,7 @@ class AssociationRefresh:
     every: int  # association_refresh_days
     day: int
     live: dict[str, np.ndarray]  # ids live after this run's record reads, per type
-    changed: dict[str, np.ndarray]
+    new: dict[str, np.ndarray]  # ids read today that the index did not hold live (created, restored)
     stats: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def run(
@@ -127,21 +129,25 @@ class AssociationRefresh:
                     if other is not None:
                         read(other, self.live[other[0]], True)
                     continue
-                ids = self._due(lead[0])
+                ids, whole = self._due(lead[0])
                 keep = _Keeping(out)
-                read(lead, ids, self.every <= 1, keep)
+                read(lead, ids, whole, keep)
                 if other is None:
                     continue
-                indexed = self.reader.association_keys(*lead, None if self.every <= 1 else ids)
+                indexed = self.reader.association_keys(*lead, None if whole else ids)
                 ends = far_ends_changed(keep.keys, indexed)
                 ends = np.intersect1d(ends, self.live[other[0]])
-                read(other, np.union1d(self.changed.get(other[0], ends[:0]), ends).astype(np.int64), False)
+                read(other, np.union1d(self.new.get(other[0], ends[:0]), ends).astype(np.int64), False)
             out.upload(destination, key)
             refreshed.upload(destination, ids_key)
         return segments
 
-    def _due(self, type_id: str) -> np.ndarray:
-        if self.every <= 1:
-            return self.live[type_id]
-        due = rotating_slice(self.live[type_id], self.every, self.day)
-        return np.union1d(self.changed.get(type_id, due[:0]), due).astype(np.int64)
+    def _due(self, type_id: str) -> tuple[np.ndarray, bool]:
+        """The lead ids to read today, and whether they are all of them: the new ones plus today's
+        slice, or every live id when that takes no more calls (small types)."""
+        live = self.live[type_id]
+        due = rotating_slice(live, self.every, self.day)
+        due = np.union1d(self.new.get(type_id, due[:0]), due).astype(np.int64)
+        if math.ceil(len(live) / ASSOCIATION_BATCH) <= math.ceil(len(due) / ASSOCIATION_BATCH):
+            return live, True
+        return due, False

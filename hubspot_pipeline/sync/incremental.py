@@ -21,6 +21,13 @@ Per object type (hubspot-api.md §3.3, §3.4; the searches are in `change_search
    the type (1/K of its live records, K = `calculated_refresh_days`) is scanned through search with
    the calculated properties only (200 per call) and the records whose values differ from the
    index's are re-read with their history. A record the index lacks that the scan finds is read whole.
+   Search shows values, not history: a value set again to what it was, or changed and changed back
+   between two scans, leaves history entries the index gets only when the record is next read with
+   history (any modified-date change). K = 1 re-reads every record with its history instead (exact).
+   The K ranges cover every id and are cut from the records live at the start of each cycle of K days
+   (day ordinal // K), so each record is scanned once per cycle: a silent change waits K days at most
+   (up to 2K - 1 for a record near a range boundary that moved between cycles). A type whose whole
+   scan takes no more calls than its range is scanned whole.
 7. associations change without bumping it either (`association_refresh.py`).
 8. the full reconcile (on days divisible by `reconcile_every_days`): the live list (ids and
    `updatedAt`, 100 per call) against the index; ids missing or older in the index are read.
@@ -32,6 +39,7 @@ was, and the next run starts again from the last good watermark.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import tempfile
 from array import array
@@ -48,6 +56,7 @@ from hubspot_pipeline.store import Destination
 from hubspot_pipeline.sync.association_refresh import AssociationRefresh
 from hubspot_pipeline.sync.change_search import (
     MAX_ID,
+    SEARCH_PAGE,
     archived_ids,
     id_range_scan,
     modified_property,
@@ -91,7 +100,8 @@ class IncrementalSettings:
 
     lookback: timedelta = timedelta(hours=1)
     association_refresh_days: int = 7  # every association re-read at least every K days
-    calculated_refresh_days: int = 7  # every calculated property re-read at least every K days
+    # a scan of every record is twice the calls of an association rescan: refreshed half as often
+    calculated_refresh_days: int = 14  # every calculated property re-read at least every K days
     reconcile_every_days: int = 7  # the full reconcile runs on days divisible by it
 
     @classmethod
@@ -297,7 +307,7 @@ def incremental_sync(
     known_types = set(last_props) or set(manifest.type_ids())
     segments: list[RecordSegment] = []
     live_now: dict[str, np.ndarray] = {}
-    changed: dict[str, np.ndarray] = {}
+    new: dict[str, np.ndarray] = {}
     stats: dict[str, dict[str, object]] = {}
     with tempfile.TemporaryDirectory(prefix="hubspot-delta-") as tmp:
 
@@ -329,15 +339,23 @@ def incremental_sync(
                 extra.append(np.array(sorted(found), dtype=np.int64))
             calculated = plan.calculated.get(tid) or []
             drift = scanned = searched[:0]
-            if known and calculated:
-                lo, hi = _slice_range(before.live, settings.calculated_refresh_days, day)
+            every = settings.calculated_refresh_days
+            if known and calculated and every <= 1:  # exact: every record re-read with its history
+                drift = before.live
+            elif known and calculated:
+                # ranges fixed for the cycle of K days: each record is scanned once per cycle
+                cycle_start = datetime.fromordinal(day - day % every).replace(tzinfo=UTC)
+                lo, hi = _slice_range(reader.as_of_ids(tid, cycle_start), every, day)
+                share = int(((before.live >= lo) & (before.live <= hi)).sum())
+                if math.ceil(len(before.live) / SEARCH_PAGE) <= math.ceil(share / SEARCH_PAGE):
+                    lo, hi = 0, MAX_ID  # the whole type takes no more calls (small types)
                 scanned, drift = _calculated_drift(client, reader, tid, calculated, lo, hi)
                 extra.append(np.setdiff1d(scanned, before.live))  # live in HubSpot, missing here
             wanted = np.setdiff1d(np.unique(np.concatenate([searched, *extra])), dead.ids)
             live = read(tid, "live", wanted, props)
             due = np.setdiff1d(np.setdiff1d(drift, live.ids), dead.ids)
             calc = read(tid, "calculated", due, calculated) if len(due) else None
-            changed[tid] = live.ids
+            new[tid] = np.setdiff1d(live.ids, before.live)
             live_now[tid] = np.setdiff1d(np.union1d(before.live, live.ids), dead.ids).astype(np.int64)
             failed = {k: live.failed.get(k, 0) + dead.failed.get(k, 0) for k in {*live.failed, *dead.failed}}
             stats[tid] = {
@@ -350,7 +368,7 @@ def incremental_sync(
             }
             log.info("delta %s: %d changed, %d new tombstones", info.name, len(live.ids), len(dead.ids))
         refresh = AssociationRefresh(
-            client, reader, watermark, settings.association_refresh_days, day, live_now, changed
+            client, reader, watermark, settings.association_refresh_days, day, live_now, new
         )
         associations = refresh.run(destination, gen, plan.pairs, tmp)
     generation = Generation(

@@ -31,6 +31,7 @@ class CheckOutcome:
 class WrittenTable:
     result: TableResult
     notes: list[str]
+    metadata: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -109,7 +110,7 @@ def export_spec(ctx: ExportContext, spec: TableSpec) -> ExportOutcome:
             else []
         )
         result = _write(ctx, data, _tap(data.rows, [tracker, *refs]))
-        written.append(WrittenTable(result, data.notes))
+        written.append(WrittenTable(result, data.notes, data.metadata))
         duplicates[data.name] = tracker.duplicates()
         ref_checks.extend(_reference_check(ctx, data.name, r) for r in refs)
     # one declared check covers the combined table and every per-type table it wrote

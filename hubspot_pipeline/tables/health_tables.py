@@ -63,7 +63,12 @@ def health_counts(ctx: ExportContext) -> list[tuple[str, str, str | None, int, i
 
 def produce_sync_health(ctx: ExportContext, spec: TableSpec) -> Iterator[TableData]:
     rows: list[Row] = list(health_counts(ctx))
-    yield TableData(spec.name, spec.columns, rows, spec.primary_key, selection_notes(ctx, object_types(ctx)))
+    figures: dict[str, dict[str, int]] = {}
+    for type_id, state, category, records, _ in rows:
+        key = f"{state}/{category}" if category else state
+        figures.setdefault(type_id, {})[key] = records
+    notes = selection_notes(ctx, object_types(ctx))
+    yield TableData(spec.name, spec.columns, rows, spec.primary_key, notes, {"sync_health": figures})
 
 
 def check_no_failed_records(ctx: ExportContext, written: list[WrittenTable]) -> CheckOutcome:

@@ -68,6 +68,8 @@ class TableData:
     rows: Iterable[Row]
     primary_key: tuple[str, ...]
     notes: list[str] = field(default_factory=list)
+    # figures the asset reports next to its row count (e.g. SYNC_HEALTH's per type)
+    metadata: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
