@@ -39,11 +39,15 @@ def context(sb: Sandbox, dest: LocalDestination, day: date, run_id: str = "run-e
     )
 
 
-def sync(ctx: ExportContext) -> None:
+def synced(sb: Sandbox, tmp_path: Path) -> tuple[LocalDestination, ExportContext]:
+    """A store under `tmp_path` whose index is synced for DAY, and the day's context."""
+    dest = LocalDestination(tmp_path)
+    ctx = context(sb, dest, DAY)
     plan = lambda: sync_plan(  # noqa: E731
         ctx.snapshot("schemas").data, ctx.snapshot("properties").data, ctx.snapshot("association_labels").data
     )
     sync_index(ctx.destination, ctx.as_of, ctx.run_id, lambda: ctx.client, plan, logging.getLogger("test"))
+    return dest, ctx
 
 
 def occurrences(sb: Sandbox, start: datetime | None = None, end: datetime | None = None) -> dict[str, dict]:
@@ -59,9 +63,7 @@ def occurrences(sb: Sandbox, start: datetime | None = None, end: datetime | None
 def test_daily_events_are_complete_and_ask_only_about_active_records(
     sandbox: Sandbox, tmp_path: Path
 ) -> None:
-    dest = LocalDestination(tmp_path)
-    ctx = context(sandbox, dest, DAY)
-    sync(ctx)
+    dest, ctx = synced(sandbox, tmp_path)
     export_spec(ctx, SPECS["OBJECTS"])
     export_spec(ctx, SPECS["OBJECT_AND_EVENT_TYPE_DEFINITIONS"])
 
@@ -104,9 +106,7 @@ def test_daily_events_are_complete_and_ask_only_about_active_records(
 def test_backfill_stops_at_its_budget_and_resumes_without_duplicates(
     sandbox: Sandbox, tmp_path: Path
 ) -> None:
-    dest = LocalDestination(tmp_path)
-    ctx = context(sandbox, dest, DAY)
-    sync(ctx)
+    dest, _ = synced(sandbox, tmp_path)
     now = sandbox.account.now
     reader = IndexReader(dest)
     by_type = [(t, lambda t=t: reader.as_of_ids(t, now).tolist()) for t in ("0-1", "0-2")]

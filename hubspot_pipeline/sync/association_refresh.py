@@ -20,11 +20,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 
 from hubspot_pipeline.hubspot import HubSpotClient
 from hubspot_pipeline.store import Destination
+from hubspot_pipeline.sync.compare import differing
 from hubspot_pipeline.sync.full_sync import ASSOCIATION_BATCH, Watermark, sync_associations
 from hubspot_pipeline.sync.index import (
     ASSOCIATION_SCHEMA,
@@ -76,11 +76,8 @@ class _Keeping:
 
 def far_ends_changed(read: list[pa.Table], indexed: pa.Table) -> np.ndarray:
     """Sorted to-ids of the edges that differ between what was read and what the index holds."""
-    frames = [t.to_pandas() for t in read] + [indexed.to_pandas()]
-    sign = [1] * sum(len(t) for t in read) + [-1] * indexed.num_rows
-    both = pd.concat(frames, ignore_index=True).assign(sign=sign)
-    net = both.groupby(_KEYS, sort=False)["sign"].sum()
-    return np.unique(net[net != 0].index.get_level_values("to_id").to_numpy(np.int64))
+    keys = pa.concat_tables(read) if read else indexed.slice(0, 0)
+    return differing(keys.select(_KEYS), indexed.select(_KEYS), "to_id")
 
 
 @dataclass

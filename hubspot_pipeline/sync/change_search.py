@@ -18,15 +18,11 @@ import numpy as np
 from hubspot_pipeline.hubspot import HubSpotClient
 from hubspot_pipeline.sync.full_sync import ID_PROPERTY, LIST_PAGE
 from hubspot_pipeline.sync.index import to_ms
-from hubspot_pipeline.sync.index_reader import IndexReader
+from hubspot_pipeline.sync.object_types import modified_property
 
 SEARCH_PAGE = 200  # search `limit` maximum
 SEARCH_CAP = 10_000  # after + limit may not pass this
 MAX_ID = (1 << 63) - 1
-
-
-def modified_property(type_id: str) -> str:
-    return "lastmodifieddate" if type_id == "0-1" else "hs_lastmodifieddate"
 
 
 def _search_window(
@@ -92,12 +88,11 @@ def archived_ids(client: HubSpotClient, type_id: str) -> np.ndarray:
     return np.unique(np.array([int(r["id"]) for page in listing for r in page], dtype=np.int64))
 
 
-def reconcile_ids(client: HubSpotClient, reader: IndexReader, type_id: str) -> set[int]:
+def reconcile_ids(client: HubSpotClient, type_id: str, ids: np.ndarray, updated: np.ndarray) -> set[int]:
     """Live ids the index lacks or holds older than the account: a cheap scan of the list endpoint
-    (ids and `updatedAt`, one property, 100 per call) against the index. It recovers what the
-    incremental searches missed (late in the search index, failed reads); deletes are the archived
-    list's."""
-    ids, updated = reader.latest_updated(type_id)
+    (ids and `updatedAt`, one property, 100 per call) against the index's live `ids` (sorted) and
+    their `updated` (epoch ms). It recovers what the incremental searches missed (late in the search
+    index, failed reads); deletes are the archived list's."""
     listing = client.paginate(
         f"/crm/v3/objects/{type_id}", {"archived": "false", "properties": ID_PROPERTY}, page_size=LIST_PAGE
     )

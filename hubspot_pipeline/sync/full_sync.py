@@ -58,7 +58,7 @@ from hubspot_pipeline.sync.index import (
     segment_key,
 )
 from hubspot_pipeline.sync.index_writer import RowSink, SegmentFile
-from hubspot_pipeline.sync.object_types import ObjectTypeInfo
+from hubspot_pipeline.sync.object_types import ObjectTypeInfo, modified_property
 from hubspot_pipeline.sync.selection import EVERYTHING, Selection
 from hubspot_pipeline.sync.timestamps import iso_ms, parse_ts
 
@@ -100,8 +100,6 @@ def sync_plan(
     reads (the modified date for UPDATEDAT and the incremental sync, the activity timestamps that pick
     the records whose events are read) unless the settings exclude them by name.
     """
-    from hubspot_pipeline.sync.change_search import modified_property  # it builds on this module
-
     present_all = present_types(schemas, properties)
     selection.check(present_all, properties)
     types = [t for t in present_all if selection.syncs(t)]

@@ -47,7 +47,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -59,11 +58,11 @@ from hubspot_pipeline.sync.change_search import (
     SEARCH_PAGE,
     archived_ids,
     id_range_scan,
-    modified_property,
     reconcile_ids,
     search_total,
     windowed_ids,
 )
+from hubspot_pipeline.sync.compare import differing
 from hubspot_pipeline.sync.full_sync import (
     BATCH_READ,
     SyncOutcome,
@@ -85,6 +84,7 @@ from hubspot_pipeline.sync.index import (
 )
 from hubspot_pipeline.sync.index_reader import DISTINCT_HISTORY_COLUMNS, IndexReader
 from hubspot_pipeline.sync.index_writer import SegmentFile
+from hubspot_pipeline.sync.object_types import modified_property
 from hubspot_pipeline.sync.timestamps import iso_ms
 
 _FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)
@@ -219,11 +219,10 @@ def _calculated_drift(
                     found["name"].append(name)
                     found["value"].append(values[name])
     ids = np.array(scanned, dtype=np.int64)
-    indexed = reader.latest_values(type_id, ids, names).to_pandas()
-    indexed = indexed[indexed["value"].fillna("") != ""]
-    both = pd.concat([pd.DataFrame(found).assign(side=1), indexed.assign(side=-1)], ignore_index=True)
-    net = both.groupby(["object_id", "name", "value"], sort=False)["side"].sum()
-    return ids, np.unique(net[net != 0].index.get_level_values("object_id").to_numpy(np.int64))
+    indexed = reader.latest_values(type_id, ids, names)
+    indexed = indexed.filter(pc.fill_null(pc.not_equal(indexed.column("value"), ""), False))
+    read = pa.table(found, schema=indexed.schema)
+    return ids, differing(read, indexed, "object_id")
 
 
 @dataclass(frozen=True)
@@ -326,7 +325,9 @@ def incremental_sync(
             extra: list[np.ndarray] = []
             reconciled = ""
             if known and cadence:
-                extra.append(np.array(sorted(reconcile_ids(client, reader, tid)), dtype=np.int64))
+                extra.append(
+                    np.array(sorted(reconcile_ids(client, tid, before.live, before.updated)), dtype=np.int64)
+                )
                 reconciled = "cadence"
             elif known and window is not None:
                 recent = int((dead.updated >= now_ms - settings.lookback / timedelta(milliseconds=1)).sum())
@@ -377,7 +378,7 @@ def incremental_sync(
         run_id=run_id,
         watermark=watermark.result(datetime.now(UTC)),
         ingested_at=ingested_at,
-        segments=[s for s in segments if s.record_count or s.history_rows or s.part != "calculated"],
+        segments=segments,
         associations=associations,
         stats={
             "api_calls": client.total_calls() - calls_before,

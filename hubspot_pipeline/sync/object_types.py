@@ -10,6 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
+def modified_property(type_id: str) -> str:
+    """The property HubSpot stamps on every write to a record (search filters and sorts on it)."""
+    return "lastmodifieddate" if type_id == "0-1" else "hs_lastmodifieddate"
+
+
 @dataclass(frozen=True)
 class ObjectTypeInfo:
     type_id: str
