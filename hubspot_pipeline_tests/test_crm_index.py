@@ -138,7 +138,7 @@ def test_full_sync_holds_every_record_history_entry_and_association(
         }
         got = {
             (row["from_id"], row["to_id"], row["type_id"], row["category"], row["label"])
-            for batch, _ in reader.association_batches(from_type, to_type)
+            for batch in reader.association_batches(from_type, to_type)
             for row in batch.to_pylist()
         }
         assert got == expected, (from_type, to_type)
@@ -388,7 +388,7 @@ def test_calls_within_ten_percent_of_the_floor_at_small(tmp_path: Path) -> None:
         reader = IndexReader(LocalDestination(tmp_path))
         got = {
             to_id
-            for batch, _ in reader.association_batches("0-2", "0-1")
+            for batch in reader.association_batches("0-2", "0-1")
             for from_id, to_id in zip(
                 batch.column("from_id").to_pylist(), batch.column("to_id").to_pylist(), strict=True
             )

@@ -41,6 +41,7 @@ from hubspot_pipeline.sync.index import (
     IndexManifest,
     RecordSegment,
     load_manifest,
+    to_ms,
 )
 
 # History rows one batch may hold: about 10 MB of Arrow memory (and its sorted copies).
@@ -64,7 +65,7 @@ DISTINCT_HISTORY_COLUMNS = (
 class AsOfBatch:
     """The state of a batch of records of one type as of a moment, every table sorted by object_id.
 
-    `records`: object_id, created_at, updated_at (as of), ingested_at (ISO string).
+    `records`: object_id, created_at, updated_at (as of), ingested_at (TIMESTAMP: when the row was fetched).
     `values`: object_id, name, value, timestamp: the value in effect per (record, property), or None.
     `history`: every HISTORY_SCHEMA column, rows before the moment, or None.
     """
@@ -105,6 +106,19 @@ class _LocalCopies:
 _LOCAL_COPIES = _LocalCopies()
 
 
+class ReadStats:
+    """Segment files opened by the readers of this process (the benchmark's "files read")."""
+
+    def __init__(self) -> None:
+        self.files = 0
+
+    def reset(self) -> None:
+        self.files = 0
+
+
+READ_STATS = ReadStats()
+
+
 class IndexReader:
     """Reads the segments one index manifest lists (the store's current manifest by default)."""
 
@@ -117,6 +131,7 @@ class IndexReader:
         if key not in self._datasets:
             path = _LOCAL_COPIES.path(self.destination, key)
             self._datasets[key] = ds.dataset(Path(path), format="parquet")
+            READ_STATS.files += 1
         return self._datasets[key]
 
     # -- records as of a moment ---------------------------------------------------------------------
@@ -179,7 +194,7 @@ class IndexReader:
             rank = _rank(self.manifest, position, segment, as_of)
             tables.append(
                 table.append_column("rank", pa.array(np.full(table.num_rows, rank, np.int64))).append_column(
-                    "ingested_at", pa.array([generation.ingested_at] * table.num_rows, pa.string())
+                    "ingested_at", _constant_ms(to_ms(generation.ingested_at), table.num_rows)
                 )
             )
         if not tables:
@@ -236,9 +251,10 @@ class IndexReader:
 
     # -- associations ----------------------------------------------------------------------------
 
-    def association_batches(self, from_type: str, to_type: str) -> Iterator[tuple[pa.RecordBatch, str]]:
-        """The pair's current associations with the INGESTEDAT of each: the rows of its last `full`
-        segment and of later `from_ids` segments, each from-id's rows from the last segment that read it."""
+    def association_batches(self, from_type: str, to_type: str) -> Iterator[pa.RecordBatch]:
+        """The pair's current associations (ASSOCIATION_SCHEMA columns, then `ingested_at`, TIMESTAMP:
+        when the row was fetched): the rows of its last `full` segment and of later `from_ids` segments,
+        each from-id's rows from the last segment that read it."""
         segments = self.manifest.association_segments(from_type, to_type)
         pair = (ds.field("from_type") == from_type) & (ds.field("to_type") == to_type)
         # from-ids re-read by a later segment, per segment (empty for the last)
@@ -256,13 +272,15 @@ class IndexReader:
             for batch in self._dataset(segment.key).to_batches(filter=pair, batch_size=64_000):
                 if len(drop):
                     batch = batch.filter(pc.invert(pc.is_in(batch.column("from_id"), pa.array(drop))))
-                yield batch, generation.ingested_at
+                yield batch.append_column(
+                    "ingested_at", _constant_ms(to_ms(generation.ingested_at), batch.num_rows)
+                )
 
     def association_keys(self, from_type: str, to_type: str, from_ids: np.ndarray | None) -> pa.Table:
         """(from_id, to_id, type_id) of the pair's current associations, of `from_ids` only if given."""
         wanted = None if from_ids is None else pa.array(from_ids, pa.int64())
         tables = []
-        for batch, _ in self.association_batches(from_type, to_type):
+        for batch in self.association_batches(from_type, to_type):
             keys = pa.Table.from_batches([batch]).select(["from_id", "to_id", "type_id"])
             tables.append(keys if wanted is None else keys.filter(pc.is_in(keys.column("from_id"), wanted)))
         if not tables:
@@ -331,6 +349,13 @@ class IndexReader:
             for _, s in self._segments(type_id)
         ]
         return pa.concat_tables(tables) if tables else HISTORY_SCHEMA.empty_table().select(columns)
+
+
+def _constant_ms(ms: int | None, n: int) -> pa.Array:
+    """`n` copies of one epoch-ms instant as a TIMESTAMP array (null when `ms` is None)."""
+    if ms is None:
+        return pa.nulls(n, TIMESTAMP)
+    return pa.array(np.full(n, ms, np.int64)).cast(TIMESTAMP)
 
 
 def _in_range(id_range: tuple[int, int] | None) -> ds.Expression | None:

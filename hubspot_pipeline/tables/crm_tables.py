@@ -28,7 +28,7 @@ import pyarrow.csv as pa_csv
 
 from hubspot_pipeline.store import Column, read_manifest
 from hubspot_pipeline.sync.definitions import present_types
-from hubspot_pipeline.sync.index import TIMESTAMP, to_ms
+from hubspot_pipeline.sync.index import TIMESTAMP
 from hubspot_pipeline.sync.index_reader import AsOfBatch, IndexReader
 from hubspot_pipeline.sync.object_types import ObjectTypeInfo
 from hubspot_pipeline.sync.timestamps import iso_ms
@@ -102,9 +102,7 @@ def object_columns(spec: TableSpec, names: Sequence[str]) -> list[Column]:
 
 def _ingested(records: pa.Table) -> list[int | None]:
     """INGESTEDAT (epoch ms) per record: when the generation its row comes from was fetched."""
-    texts = records.column("ingested_at").to_pylist()
-    as_ms = {text: to_ms(text) for text in set(texts)}
-    return [as_ms[t] for t in texts]
+    return records.column("ingested_at").cast(pa.int64()).to_pylist()
 
 
 def _prefixes(type_id: str, records: pa.Table) -> list[tuple[Any, ...]]:
@@ -407,11 +405,11 @@ def _pair_rows(
     reader: IndexReader, live: KeptIds, from_type: str, to_type: str
 ) -> Iterator[tuple[pa.RecordBatch, int]]:
     """The pair's association batches, restricted to records the export keeps as of the day."""
-    for batch, ingested_at in reader.association_batches(from_type, to_type):
+    for batch in reader.association_batches(from_type, to_type):
         keep = _member(batch.column("from_id").to_numpy(), live(from_type)) & _member(
             batch.column("to_id").to_numpy(), live(to_type)
         )
-        yield batch.filter(pa.array(keep)), to_ms(ingested_at) or 0
+        yield batch.filter(pa.array(keep))
 
 
 def produce_associations(ctx: ExportContext, spec: TableSpec) -> Iterator[TableData]:
@@ -426,7 +424,7 @@ def produce_associations(ctx: ExportContext, spec: TableSpec) -> Iterator[TableD
 
     def combined() -> Iterator[Row]:
         for from_type, to_type in pairs:
-            for batch, ingested in _pair_rows(reader, live, from_type, to_type):
+            for batch in _pair_rows(reader, live, from_type, to_type):
                 n = batch.num_rows
                 yield from zip(
                     [from_type] * n,
@@ -436,12 +434,12 @@ def produce_associations(ctx: ExportContext, spec: TableSpec) -> Iterator[TableD
                     batch.column("type_id").to_pylist(),
                     batch.column("category").to_pylist(),
                     batch.column("label").to_pylist(),
-                    [ingested] * n,
+                    batch.column("ingested_at").cast(pa.int64()).to_pylist(),
                     strict=True,
                 )
 
     def per_pair(from_type: str, to_type: str) -> Iterator[Row]:
-        for batch, ingested in _pair_rows(reader, live, from_type, to_type):
+        for batch in _pair_rows(reader, live, from_type, to_type):
             categories, labels = batch.column("category").to_pylist(), batch.column("label").to_pylist()
             yield from zip(
                 batch.column("from_id").to_pylist(),
@@ -450,7 +448,7 @@ def produce_associations(ctx: ExportContext, spec: TableSpec) -> Iterator[TableD
                 categories,
                 labels,
                 [is_primary(c, label) for c, label in zip(categories, labels, strict=True)],
-                [ingested] * batch.num_rows,
+                batch.column("ingested_at").cast(pa.int64()).to_pylist(),
                 strict=True,
             )
 
