@@ -32,7 +32,7 @@ import tempfile
 from array import array
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +40,7 @@ import pyarrow as pa
 
 from hubspot_pipeline.hubspot import HubSpotClient
 from hubspot_pipeline.store import Destination
+from hubspot_pipeline.sync.compaction import compact_index
 from hubspot_pipeline.sync.definitions import present_types
 from hubspot_pipeline.sync.events import ACTIVITY_PROPERTIES
 from hubspot_pipeline.sync.index import (
@@ -220,7 +221,10 @@ def sync_index(
 ) -> SyncOutcome:
     """Bring the index past `as_of`: nothing to do (and no call) when it already is, a full sync for
     an empty index, else an incremental one (`incremental.py`)."""
-    from hubspot_pipeline.sync.incremental import incremental_sync  # it builds on this module
+    from hubspot_pipeline.sync.incremental import (  # builds on this module
+        IncrementalSettings,
+        incremental_sync,
+    )
 
     log = log or logging.getLogger(__name__)
     manifest = load_manifest(destination)
@@ -229,9 +233,13 @@ def sync_index(
         return SyncOutcome(False, manifest)
     if not manifest.generations:
         return full_sync(client_factory(), destination, plan_factory(), manifest, run_id, log)
-    return incremental_sync(
+    settings = settings or IncrementalSettings()
+    outcome = incremental_sync(
         client_factory(), destination, plan_factory(), manifest, run_id, as_of, log, settings
     )
+    if outcome.manifest.since_compaction() >= settings.compact_after:
+        outcome = replace(outcome, manifest=compact_index(destination, run_id, log=log))
+    return outcome
 
 
 def full_sync(
@@ -243,7 +251,7 @@ def full_sync(
     log: logging.Logger,
 ) -> SyncOutcome:
     """Read every record, history and association of `plan` into a new generation; list it last."""
-    gen = generation_id(len(manifest.generations) + 1, run_id)
+    gen = generation_id(manifest.next_position(), run_id)
     ingested_at = iso_ms(datetime.now(UTC)) or ""
     calls_before = client.total_calls()
     watermark = Watermark()
@@ -299,7 +307,7 @@ def full_sync(
         # the property names read: the next incremental sync finds new ones by comparing
         stats={**stats.to_json(), "properties": plan.properties},
     )
-    updated = IndexManifest([*manifest.generations, generation])
+    updated = manifest.with_generation(generation)
     save_manifest(destination, updated)
     log.info(
         "index generation %s: watermark %s, %d API calls (floor %d)",

@@ -103,6 +103,8 @@ class IncrementalSettings:
     # a scan of every record is twice the calls of an association rescan: refreshed half as often
     calculated_refresh_days: int = 14  # every calculated property re-read at least every K days
     reconcile_every_days: int = 7  # the full reconcile runs on days divisible by it
+    # the index is compacted once this many generations have piled up since its last compaction
+    compact_after: int = 7
 
     @classmethod
     def from_env(cls) -> IncrementalSettings:
@@ -122,6 +124,7 @@ class IncrementalSettings:
             ),
             calculated_refresh_days=days("HUBSPOT_CALCULATED_REFRESH_DAYS", default.calculated_refresh_days),
             reconcile_every_days=days("HUBSPOT_RECONCILE_EVERY_DAYS", default.reconcile_every_days),
+            compact_after=days("HUBSPOT_INDEX_COMPACT_AFTER", default.compact_after),
         )
 
 
@@ -289,7 +292,7 @@ def incremental_sync(
     settings = settings or IncrementalSettings()
     previous = manifest.watermark
     assert previous is not None, "an incremental sync needs a first full sync"
-    gen = generation_id(len(manifest.generations) + 1, run_id)
+    gen = generation_id(manifest.next_position(), run_id)
     ingested_at = iso_ms(datetime.now(UTC)) or ""
     calls_before = client.total_calls()
     reader = IndexReader(destination, manifest)
@@ -388,7 +391,7 @@ def incremental_sync(
             "properties": plan.properties,
         },
     )
-    updated = IndexManifest([*manifest.generations, generation])
+    updated = manifest.with_generation(generation)
     save_manifest(destination, updated)
     log.info("index generation %s (delta): watermark %s", gen, generation.watermark)
     return SyncOutcome(True, updated, generation, client.total_calls() - calls_before, 0)

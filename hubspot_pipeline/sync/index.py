@@ -23,8 +23,15 @@ read once per record and a past day costs no call. Layout (keys relative to the 
   `index_reader`), history rows of all generations are unioned (values fall off HubSpot's capped
   history but never off the index), and an associations segment of scope `full` replaces every
   earlier segment of its pair. An incremental sync adds a generation of kind `delta` with the
-  changed records (and `scope: from_ids` association refreshes for the records it names);
-  compaction can later merge generations into one.
+  changed records (and `scope: from_ids` association refreshes for the records it names).
+- Compaction (`compaction.py`) merges every generation into one of kind `compacted`, whose files
+  keep what each merged generation could contribute to any day: every version of a record with the
+  interval of as-of instants it serves (`valid_from` exclusive, `valid_to` inclusive, null meaning
+  unbounded) and its own INGESTEDAT, the union of the history, and the current associations with
+  the INGESTEDAT of each row. `covers` keeps each merged generation's id, watermark, ingested_at and
+  health figures (SYNC_HEALTH of a past day reads them); `retired` lists the folders of generations
+  merged by the last compaction, deleted by the next one (a reader still holding an older manifest
+  keeps its files until then).
 """
 
 from __future__ import annotations
@@ -40,7 +47,9 @@ from hubspot_pipeline.sync.timestamps import parse_ts
 
 INDEX_PREFIX = "_state/index"
 MANIFEST_KEY = f"{INDEX_PREFIX}/manifest.json"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: compacted generations (`covers`, `retired`); format 1 reads as before
+_READABLE_FORMATS = (1, 2)
+COMPACTED = "compacted"  # the kind of a compacted generation and the part of its record segments
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 TIMESTAMP = pa.timestamp("ms", tz="UTC")
@@ -83,6 +92,26 @@ ASSOCIATION_SCHEMA = pa.schema(
 )
 
 
+# A compacted generation's records: every version a merged generation held (the live row of a record
+# that the same generation also read archived is dropped: the archived one wins there), each with
+# the as-of interval in which the reader picks it and when it was fetched. Current values are not
+# kept: the export takes every value from the history.
+COMPACT_RECORD_SCHEMA = pa.schema(
+    [
+        pa.field("object_id", pa.int64(), nullable=False),
+        pa.field("created_at", TIMESTAMP),
+        pa.field("updated_at", TIMESTAMP),
+        pa.field("archived", pa.bool_(), nullable=False),
+        pa.field("archived_at", TIMESTAMP),
+        pa.field("ingested_at", TIMESTAMP),
+        pa.field("valid_from", TIMESTAMP),  # picked for as-of instants after it (null: any)
+        pa.field("valid_to", TIMESTAMP),  # ... up to and including it (null: any later)
+    ]
+)
+
+COMPACT_ASSOCIATION_SCHEMA = ASSOCIATION_SCHEMA.append(pa.field("ingested_at", TIMESTAMP))
+
+
 REFRESHED_SCHEMA = pa.schema(
     [
         pa.field("from_type", pa.string(), nullable=False),
@@ -121,27 +150,59 @@ class AssociationSegment:
 @dataclass(frozen=True)
 class Generation:
     id: str
-    kind: str  # "full" (every record listed) or, later, "delta"
+    kind: str  # "full" (every record listed), "delta" (what changed) or "compacted"
     run_id: str
-    watermark: str  # ISO ms Z, server time
-    ingested_at: str  # ISO ms Z, wall clock
+    watermark: str  # ISO ms Z, server time (compacted: the greatest of the merged ones)
+    ingested_at: str  # ISO ms Z, wall clock (compacted: the last merged one's)
     segments: list[RecordSegment] = field(default_factory=list)
     associations: list[AssociationSegment] = field(default_factory=list)
     stats: dict[str, object] = field(default_factory=dict)
+    # compacted: the generations merged into it, oldest first, without segments
+    covers: list[Generation] = field(default_factory=list)
 
     @property
     def watermark_at(self) -> datetime:
         return parse_ts(self.watermark)
 
+    @classmethod
+    def from_dict(cls, doc: dict) -> Generation:
+        return cls(
+            **{
+                **doc,
+                "segments": [RecordSegment(**s) for s in doc.get("segments", [])],
+                "associations": [AssociationSegment(**a) for a in doc.get("associations", [])],
+                "covers": [cls.from_dict(c) for c in doc.get("covers", [])],
+            }
+        )
+
 
 @dataclass(frozen=True)
 class IndexManifest:
     generations: list[Generation] = field(default_factory=list)
+    # generation folders (`_state/index/<gen>/`) no manifest names any more, deleted by the next compaction
+    retired: list[str] = field(default_factory=list)
 
     @property
     def watermark(self) -> datetime | None:
         """Every change before this instant is in the index (None: nothing synced yet)."""
         return max((g.watermark_at for g in self.generations), default=None)
+
+    def timeline(self) -> list[Generation]:
+        """Every sync run the index holds, oldest first: compacted generations by what they merged."""
+        return [c for g in self.generations for c in (g.covers if g.kind == COMPACTED else [g])]
+
+    def syncing(self, as_of: datetime) -> Generation:
+        """The sync run whose reads cover `as_of`: the earliest one at or past it, else the last."""
+        runs = self.timeline()
+        return next((g for g in runs if g.watermark_at >= as_of), runs[-1])
+
+    def next_position(self) -> int:
+        """The position of the next generation in the timeline (1 for the first): names stay unique."""
+        return len(self.timeline()) + 1
+
+    def since_compaction(self) -> int:
+        """Generations after the last compaction (or after the first full sync, if none yet)."""
+        return max(0, len(self.generations) - 1)
 
     def synced_past(self, as_of: datetime) -> bool:
         mark = self.watermark
@@ -170,26 +231,27 @@ class IndexManifest:
         last_full = max((i for i, (_, a) in enumerate(found) if a.scope == "full"), default=0)
         return found[last_full:]
 
+    def with_generation(self, generation: Generation) -> IndexManifest:
+        """This manifest with `generation` listed last (what it retired stays listed)."""
+        return IndexManifest([*self.generations, generation], self.retired)
+
     def to_json(self) -> bytes:
-        doc = {"format": FORMAT_VERSION, "generations": [asdict(g) for g in self.generations]}
+        doc = {
+            "format": FORMAT_VERSION,
+            "generations": [asdict(g) for g in self.generations],
+            "retired": self.retired,
+        }
         return json.dumps(doc, indent=1, ensure_ascii=False).encode("utf-8")
 
     @classmethod
     def from_json(cls, raw: bytes) -> IndexManifest:
         doc = json.loads(raw)
-        if doc.get("format") != FORMAT_VERSION:
-            raise ValueError(f"index manifest format {doc.get('format')!r} is not {FORMAT_VERSION}")
-        generations = [
-            Generation(
-                **{
-                    **g,
-                    "segments": [RecordSegment(**s) for s in g["segments"]],
-                    "associations": [AssociationSegment(**a) for a in g["associations"]],
-                }
+        if doc.get("format") not in _READABLE_FORMATS:
+            raise ValueError(
+                f"index manifest format {doc.get('format')!r} is not one of {list(_READABLE_FORMATS)}: "
+                "it was written by another version of hubspot_pipeline"
             )
-            for g in doc["generations"]
-        ]
-        return cls(generations)
+        return cls([Generation.from_dict(g) for g in doc["generations"]], list(doc.get("retired", [])))
 
 
 def load_manifest(destination: Destination) -> IndexManifest:
@@ -204,6 +266,11 @@ def save_manifest(destination: Destination, manifest: IndexManifest) -> None:
 
 def generation_id(position: int, run_id: str) -> str:
     return f"g{position:05d}-{run_id[:8]}"
+
+
+def generation_prefix(generation: str) -> str:
+    """The folder of a generation's files (every segment key of it starts with this)."""
+    return f"{INDEX_PREFIX}/{generation}/"
 
 
 def segment_key(generation: str, type_id: str, kind: str, part: str) -> str:

@@ -9,11 +9,16 @@ The state as of `as_of` (the end of a day, exclusive) is computed from the index
   HubSpot listed as newer); UPDATEDAT is the latest history timestamp before `as_of`, else createdAt;
 - history rows before `as_of`, unioned over generations, each distinct entry once.
 
-Work goes by batches of record ids: segment files are sorted by `object_id`, so a pyarrow dataset
-scan filtered on an id range reads only the row groups that hold it, and memory is bounded by a
-batch (sized from the history rows per record), never by the account. Scans run on the calling
-thread: Arrow's default allocator keeps per-thread arenas, and threaded scans raised the peak RSS
-of a `medium` OBJECT_PROPERTIES_HISTORY export from 770 to 830+ MB for no gain in speed.
+A compacted generation (`index.py`) holds several versions of a record, each with the interval of
+as-of instants it serves: its rows outside the interval are dropped before the ranking, which then
+treats the generation like any other (it has at most one row per record for any instant).
+
+Work goes by batches of record ids: segment files are sorted by `object_id`, so `as_of_batches`
+streams each file once, row group by row group, handing each id range its rows (`SortedRows`), and
+memory is bounded by a batch (sized from the history rows per record), never by the account or by
+the number of generations. Scans run on the calling thread: Arrow's default allocator keeps
+per-thread arenas, and threaded scans raised the peak RSS of a `medium` OBJECT_PROPERTIES_HISTORY
+export from 770 to 830+ MB for no gain in speed.
 """
 
 from __future__ import annotations
@@ -33,9 +38,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
+import pyarrow.parquet as pq
 
 from hubspot_pipeline.store import Destination
 from hubspot_pipeline.sync.index import (
+    COMPACTED,
     HISTORY_SCHEMA,
     TIMESTAMP,
     IndexManifest,
@@ -134,37 +141,55 @@ class IndexReader:
             READ_STATS.files += 1
         return self._datasets[key]
 
+    def sorted_rows(self, key: str, columns: list[str]) -> SortedRows:
+        """A segment file's rows, streamed by ascending id ranges."""
+        READ_STATS.files += 1
+        return SortedRows(_LOCAL_COPIES.path(self.destination, key), columns)
+
     # -- records as of a moment ---------------------------------------------------------------------
 
     def as_of_ids(self, type_id: str, as_of: datetime) -> np.ndarray:
         """Sorted ids of the records of a type that exist as of `as_of`."""
-        picked = self._pick_records(type_id, as_of, None)
+        picked = self._pick_records(type_id, as_of)
         return picked.column("object_id").to_numpy()
 
     def as_of_batches(
         self, type_id: str, as_of: datetime, *, values: bool = False, history: bool = False
     ) -> Iterator[AsOfBatch]:
         """The records of a type that exist as of `as_of`, in batches by ascending id."""
-        for lo, hi in self._id_ranges(type_id):
-            records = self._pick_records(type_id, as_of, (lo, hi))
+        segments = self._segments(type_id)
+        columns = ["object_id", "timestamp"]
+        if values:
+            columns += ["name", "value"]
+        if history:
+            columns = HISTORY_SCHEMA.names
+        record_rows = [self.sorted_rows(s.records, _record_columns(s)) for _, s in segments]
+        history_rows = [self.sorted_rows(s.history, columns) for _, s in segments]
+        cutoff = pa.scalar(as_of, TIMESTAMP)
+        for _, hi in self.id_ranges(type_id):
+            found = [(p, s, rows.upto(hi)) for (p, s), rows in zip(segments, record_rows, strict=True)]
+            records = self._pick(found, as_of)
             if records.num_rows == 0:
+                for rows in history_rows:
+                    rows.upto(hi)  # skipped: no record of the range exists as of the day
                 continue
-            columns = ["object_id", "timestamp"]
-            if values:
-                columns += ["name", "value"]
-            if history:
-                columns = HISTORY_SCHEMA.names
-            rows = self._history(type_id, as_of, (lo, hi), columns, records.column("object_id"))
+            ids = records.column("object_id").combine_chunks()
+            tables = [rows.upto(hi) for rows in history_rows]
+            rows = pa.concat_tables(tables)
+            rows = rows.filter(
+                pc.and_(pc.less(rows.column("timestamp"), cutoff), pc.is_in(rows.column("object_id"), ids))
+            )
             yield AsOfBatch(
                 records=_with_updated_at(records, rows),
                 values=_latest_values(rows) if values else None,
-                history=_dedupe(rows) if history else None,
+                history=dedupe_history(rows) if history else None,
             )
 
     def _segments(self, type_id: str) -> list[tuple[int, RecordSegment]]:
         return self.manifest.segments(type_id)
 
-    def _id_ranges(self, type_id: str) -> Iterator[tuple[int, int]]:
+    def id_ranges(self, type_id: str) -> Iterator[tuple[int, int]]:
+        """Consecutive ranges of the type's ids, each about `BATCH_HISTORY_ROWS` history rows."""
         segments = self._segments(type_id)
         records = sum(s.record_count for _, s in segments)
         if records == 0:
@@ -183,20 +208,26 @@ class IndexReader:
             chunk = ids[start : start + size]
             yield int(chunk[0]), int(chunk[-1])
 
-    def _pick_records(self, type_id: str, as_of: datetime, id_range: tuple[int, int] | None) -> pa.Table:
-        """One row per record that exists as of `as_of` (module docstring), sorted by object_id."""
+    def _pick_records(self, type_id: str, as_of: datetime) -> pa.Table:
+        """One row per record of the type that exists as of `as_of`, sorted by object_id."""
+        found = [
+            (p, s, self._dataset(s.records).to_table(columns=_record_columns(s), use_threads=False))
+            for p, s in self._segments(type_id)
+        ]
+        return self._pick(found, as_of)
+
+    def _pick(self, found: list[tuple[int, RecordSegment, pa.Table]], as_of: datetime) -> pa.Table:
+        """One row per record that exists as of `as_of` (module docstring), sorted by object_id, from
+        the record rows (`_record_columns`) of each (generation position, segment)."""
         tables = []
-        for position, segment in self._segments(type_id):
-            generation = self.manifest.generations[position]
-            table = self._dataset(segment.records).to_table(
-                columns=_RECORD_COLUMNS, filter=_in_range(id_range), use_threads=False
-            )
+        for position, segment, rows in found:
+            if segment.part == COMPACTED:
+                table = rows.filter(_serves(rows, as_of)).select([*_RECORD_COLUMNS, "ingested_at"])
+            else:
+                ingested = to_ms(self.manifest.generations[position].ingested_at)
+                table = rows.append_column("ingested_at", constant_ms(ingested, rows.num_rows))
             rank = _rank(self.manifest, position, segment, as_of)
-            tables.append(
-                table.append_column("rank", pa.array(np.full(table.num_rows, rank, np.int64))).append_column(
-                    "ingested_at", _constant_ms(to_ms(generation.ingested_at), table.num_rows)
-                )
-            )
+            tables.append(table.append_column("rank", pa.array(np.full(table.num_rows, rank, np.int64))))
         if not tables:
             return pa.table({"object_id": pa.array([], pa.int64())})
         table = pa.concat_tables(tables)
@@ -215,24 +246,6 @@ class IndexReader:
             ),
         )
         return table.filter(exists).select(["object_id", "created_at", "ingested_at"])
-
-    def _history(
-        self,
-        type_id: str,
-        as_of: datetime,
-        id_range: tuple[int, int],
-        columns: list[str],
-        ids: pa.ChunkedArray,
-    ) -> pa.Table:
-        """History rows of the records `ids` before `as_of`, from every segment of the type."""
-        cutoff = pa.scalar(as_of, TIMESTAMP)
-        condition = _in_range(id_range) & (ds.field("timestamp") < cutoff)
-        tables = [
-            self._dataset(s.history).to_table(columns=columns, filter=condition, use_threads=False)
-            for _, s in self._segments(type_id)
-        ]
-        table = pa.concat_tables(tables) if tables else pa.table({c: [] for c in columns})
-        return table.filter(pc.is_in(table.column("object_id"), value_set=ids.combine_chunks()))
 
     def history_ids(self, type_id: str, names: list[str], start: datetime, end: datetime) -> np.ndarray:
         """Sorted ids of the records of a type with a history entry in [start, end) for one of `names`."""
@@ -269,12 +282,16 @@ class IndexReader:
             elif segment.scope != "full":
                 raise ValueError(f"association segment scope {segment.scope!r} is not supported")
         for (generation, segment), drop in zip(segments, superseded, strict=True):
-            for batch in self._dataset(segment.key).to_batches(filter=pair, batch_size=64_000):
+            data = self._dataset(segment.key)
+            stamped = "ingested_at" in data.schema.names  # compacted: each row keeps its own
+            for batch in data.to_batches(filter=pair, batch_size=64_000):
                 if len(drop):
                     batch = batch.filter(pc.invert(pc.is_in(batch.column("from_id"), pa.array(drop))))
-                yield batch.append_column(
-                    "ingested_at", _constant_ms(to_ms(generation.ingested_at), batch.num_rows)
-                )
+                if not stamped:
+                    batch = batch.append_column(
+                        "ingested_at", constant_ms(to_ms(generation.ingested_at), batch.num_rows)
+                    )
+                yield batch
 
     def association_keys(self, from_type: str, to_type: str, from_ids: np.ndarray | None) -> pa.Table:
         """(from_id, to_id, type_id) of the pair's current associations, of `from_ids` only if given."""
@@ -290,11 +307,15 @@ class IndexReader:
     # -- what an incremental sync needs to know of the index ----------------------------------
 
     def part_ids(self, type_id: str, part: str) -> np.ndarray:
-        """Sorted ids of a type listed in any `part` ("live" or "archived") segment."""
+        """Sorted ids of a type listed in any `part` ("live" or "archived") segment (in a compacted
+        one: the rows read live, or read archived)."""
         found = [
-            self._dataset(s.records).to_table(columns=["object_id"]).column("object_id").to_numpy()
+            self._dataset(s.records)
+            .to_table(columns=["object_id"], filter=_part_filter(s, part))
+            .column("object_id")
+            .to_numpy()
             for _, s in self._segments(type_id)
-            if s.part == part
+            if s.part in (part, COMPACTED)
         ]
         return np.unique(np.concatenate(found)) if found else np.array([], dtype=np.int64)
 
@@ -315,14 +336,14 @@ class IndexReader:
     def tombstones_before(self, type_id: str, as_of: datetime) -> int:
         """Records of a type created and archived (deleted or merged away) before `as_of`."""
         cutoff = pa.scalar(as_of, TIMESTAMP)
-        gone = (ds.field("archived_at") < cutoff) & (ds.field("created_at") < cutoff)
+        gone = (ds.field("archived_at") < cutoff) & (ds.field("created_at") < cutoff) & ds.field("archived")
         found = [
             self._dataset(s.records)
             .to_table(columns=["object_id"], filter=gone)
             .column("object_id")
             .to_numpy()
             for _, s in self._segments(type_id)
-            if s.part == "archived"
+            if s.part in ("archived", COMPACTED)
         ]
         return len(np.unique(np.concatenate(found))) if found else 0
 
@@ -351,17 +372,66 @@ class IndexReader:
         return pa.concat_tables(tables) if tables else HISTORY_SCHEMA.empty_table().select(columns)
 
 
-def _constant_ms(ms: int | None, n: int) -> pa.Array:
+def constant_ms(ms: int | None, n: int) -> pa.Array:
     """`n` copies of one epoch-ms instant as a TIMESTAMP array (null when `ms` is None)."""
     if ms is None:
         return pa.nulls(n, TIMESTAMP)
     return pa.array(np.full(n, ms, np.int64)).cast(TIMESTAMP)
 
 
-def _in_range(id_range: tuple[int, int] | None) -> ds.Expression | None:
-    if id_range is None:
+def _part_filter(segment: RecordSegment, part: str) -> ds.Expression | None:
+    """The rows of `part` in a segment: all of a plain one; by their `archived` flag in a compacted one
+    (an archived read returns tombstones, a live read live records)."""
+    if segment.part != COMPACTED:
         return None
-    return (ds.field("object_id") >= id_range[0]) & (ds.field("object_id") <= id_range[1])
+    return ds.field("archived") if part == "archived" else ~ds.field("archived")
+
+
+def _record_columns(segment: RecordSegment) -> list[str]:
+    """The record columns `_pick` needs of a segment: a compacted one adds when and for when."""
+    if segment.part == COMPACTED:
+        return [*_RECORD_COLUMNS, "ingested_at", "valid_from", "valid_to"]
+    return _RECORD_COLUMNS
+
+
+def _serves(rows: pa.Table, as_of: datetime) -> pa.Array:
+    """Mask of the compacted record versions whose interval (valid_from, valid_to] holds `as_of`."""
+    at = pa.scalar(as_of, TIMESTAMP)
+    after = pc.fill_null(pc.less(rows.column("valid_from"), at), True)
+    until = pc.fill_null(pc.greater_equal(rows.column("valid_to"), at), True)
+    return pc.and_(after, until)
+
+
+class SortedRows:
+    """A segment file sorted by `object_id`, handed out by ascending id ranges: `upto(hi)` returns the
+    rows not yet handed out with ids up to `hi`. The file is read once, a row group at a time."""
+
+    def __init__(self, path: str, columns: list[str]) -> None:
+        source = pq.ParquetFile(path)
+        self._schema = source.schema_arrow
+        self._columns = [c for c in columns if c in self._schema.names]
+        self._batches = source.iter_batches(batch_size=65_536, columns=self._columns, use_threads=False)
+        self._rest: pa.Table | None = None
+
+    def upto(self, hi: int) -> pa.Table:
+        taken: list[pa.Table] = []
+        while True:
+            if self._rest is None:
+                batch = next(self._batches, None)
+                if batch is None:
+                    break
+                self._rest = pa.Table.from_batches([batch])
+            ids = self._rest.column("object_id").to_numpy()
+            n = int(np.searchsorted(ids, hi, side="right"))
+            if n < self._rest.num_rows:
+                taken.append(self._rest.slice(0, n))
+                self._rest = self._rest.slice(n)
+                break
+            taken.append(self._rest)
+            self._rest = None
+        if not taken:
+            return self._schema.empty_table().select(self._columns)
+        return pa.concat_tables(taken)
 
 
 def _rank(manifest: IndexManifest, position: int, segment: RecordSegment, as_of: datetime) -> int:
@@ -428,7 +498,7 @@ def _latest_values(history: pa.Table) -> pa.Table:
     return ordered.filter(pa.array(_group_ends(ordered)))
 
 
-def _dedupe(history: pa.Table) -> pa.Table:
+def dedupe_history(history: pa.Table) -> pa.Table:
     """History sorted by (record, property, time), each distinct entry once: generations overlap, and
     HubSpot may list one entry twice. Of equal entries the last stored one stays, so entries at one
     millisecond keep the order that makes the newest (the current value) last."""

@@ -23,8 +23,7 @@ from hubspot_pipeline.tables.spec import Row, TableData, TableSpec
 
 
 def _syncing_generation(reader: IndexReader, ctx: ExportContext) -> Generation:
-    generations = reader.manifest.generations
-    return next((g for g in generations if g.watermark_at >= ctx.as_of), generations[-1])
+    return reader.manifest.syncing(ctx.as_of)
 
 
 def _synced_and_excluded(ctx: ExportContext, reader: IndexReader, info: ObjectTypeInfo) -> tuple[int, int]:
