@@ -8,12 +8,13 @@ import dagster as dg
 from dagster_aws.s3 import S3Resource
 from pydantic import Field
 
+from hubspot_pipeline import settings
 from hubspot_pipeline.hubspot import HubSpotClient
 from hubspot_pipeline.store import Destination, open_destination
 
 DEFAULT_API_BASE_URL = "https://api.hubapi.com"
 DEFAULT_EXPORT_URL = "./hubspot-export"
-DEFAULT_PART_BYTES = 15 * 1024 * 1024
+DEFAULT_PART_BYTES = int(settings.SETTINGS["HUBSPOT_MAX_PART_BYTES"].default)
 
 
 def default_pace_file() -> str:
@@ -27,7 +28,10 @@ class HubSpotResource(dg.ConfigurableResource):
 
     access_token: str = Field(description="Private-app or OAuth access token (HUBSPOT_ACCESS_TOKEN).")
     base_url: str = Field(default=DEFAULT_API_BASE_URL, description="API root (HUBSPOT_API_BASE_URL).")
-    rate_limit_per_10s: int = Field(default=100, description="Burst budget (HUBSPOT_RATE_LIMIT_PER_10S).")
+    rate_limit_per_10s: int = Field(
+        default=int(settings.SETTINGS["HUBSPOT_RATE_LIMIT_PER_10S"].default),
+        description="Burst budget (HUBSPOT_RATE_LIMIT_PER_10S).",
+    )
     pace_file: str = Field(default_factory=default_pace_file, description="File that shares the budget.")
 
     def client(self) -> HubSpotClient:
@@ -51,8 +55,10 @@ class ExportStoreResource(dg.ConfigurableResource):
 
 
 def resources_from_env() -> dict[str, object]:
-    """Resources as the environment configures them (read when the code location loads, not at import)."""
+    """Resources as the environment configures them (read when the code location loads, not at import):
+    a bad setting stops the load with a line that names it (`hubspot_pipeline.settings`)."""
     env = os.environ
+    values = settings.read_all(env)
     s3 = S3Resource(
         endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
         region_name=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None,
@@ -61,11 +67,11 @@ def resources_from_env() -> dict[str, object]:
         "hubspot": HubSpotResource(
             access_token=dg.EnvVar("HUBSPOT_ACCESS_TOKEN"),
             base_url=env.get("HUBSPOT_API_BASE_URL") or DEFAULT_API_BASE_URL,
-            rate_limit_per_10s=int(env.get("HUBSPOT_RATE_LIMIT_PER_10S") or 100),
+            rate_limit_per_10s=int(values["HUBSPOT_RATE_LIMIT_PER_10S"]),
         ),
         "export_store": ExportStoreResource(
             export_url=env.get("HUBSPOT_EXPORT_URL") or DEFAULT_EXPORT_URL,
-            max_part_bytes=int(env.get("HUBSPOT_MAX_PART_BYTES") or DEFAULT_PART_BYTES),
+            max_part_bytes=int(values["HUBSPOT_MAX_PART_BYTES"]),
             s3=s3,
         ),
     }

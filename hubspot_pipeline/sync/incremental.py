@@ -40,9 +40,9 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import tempfile
 from array import array
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -50,6 +50,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from hubspot_pipeline import settings
 from hubspot_pipeline.hubspot import HubSpotClient
 from hubspot_pipeline.store import Destination
 from hubspot_pipeline.sync.association_refresh import AssociationRefresh
@@ -90,6 +91,9 @@ from hubspot_pipeline.sync.timestamps import iso_ms
 _FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)
 
 
+_DEFAULTS = settings.read_all({})
+
+
 @dataclass(frozen=True)
 class IncrementalSettings:
     """How far back each daily search reaches, and how stale the silent changes may get.
@@ -98,33 +102,28 @@ class IncrementalSettings:
     change daily (exact, dearer).
     """
 
-    lookback: timedelta = timedelta(hours=1)
-    association_refresh_days: int = 7  # every association re-read at least every K days
-    # a scan of every record is twice the calls of an association rescan: refreshed half as often
-    calculated_refresh_days: int = 14  # every calculated property re-read at least every K days
-    reconcile_every_days: int = 7  # the full reconcile runs on days divisible by it
+    # defaults: those of `hubspot_pipeline.settings`, i.e. of an environment that sets none
+    lookback: timedelta = timedelta(minutes=_DEFAULTS["HUBSPOT_SYNC_LOOKBACK_MINUTES"])
+    # every association re-read at least every K days
+    association_refresh_days: int = int(_DEFAULTS["HUBSPOT_ASSOCIATION_REFRESH_DAYS"])
+    # every calculated property re-read at least every K days (a scan of every record is twice the
+    # calls of an association rescan: refreshed half as often)
+    calculated_refresh_days: int = int(_DEFAULTS["HUBSPOT_CALCULATED_REFRESH_DAYS"])
+    # the full reconcile runs on days divisible by it
+    reconcile_every_days: int = int(_DEFAULTS["HUBSPOT_RECONCILE_EVERY_DAYS"])
     # the index is compacted once this many generations have piled up since its last compaction
-    compact_after: int = 7
+    compact_after: int = int(_DEFAULTS["HUBSPOT_INDEX_COMPACT_AFTER"])
 
     @classmethod
-    def from_env(cls) -> IncrementalSettings:
-        env, default = os.environ, cls()
-
-        def days(name: str, value: int) -> int:
-            return max(1, int(env.get(name) or value))
-
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> IncrementalSettings:
+        """The settings as the environment gives them (`hubspot_pipeline.settings` checks each)."""
+        values = settings.read_all(environ)
         return cls(
-            lookback=timedelta(
-                minutes=float(
-                    env.get("HUBSPOT_SYNC_LOOKBACK_MINUTES") or default.lookback.total_seconds() / 60
-                )
-            ),
-            association_refresh_days=days(
-                "HUBSPOT_ASSOCIATION_REFRESH_DAYS", default.association_refresh_days
-            ),
-            calculated_refresh_days=days("HUBSPOT_CALCULATED_REFRESH_DAYS", default.calculated_refresh_days),
-            reconcile_every_days=days("HUBSPOT_RECONCILE_EVERY_DAYS", default.reconcile_every_days),
-            compact_after=days("HUBSPOT_INDEX_COMPACT_AFTER", default.compact_after),
+            lookback=timedelta(minutes=values["HUBSPOT_SYNC_LOOKBACK_MINUTES"]),
+            association_refresh_days=int(values["HUBSPOT_ASSOCIATION_REFRESH_DAYS"]),
+            calculated_refresh_days=int(values["HUBSPOT_CALCULATED_REFRESH_DAYS"]),
+            reconcile_every_days=int(values["HUBSPOT_RECONCILE_EVERY_DAYS"]),
+            compact_after=int(values["HUBSPOT_INDEX_COMPACT_AFTER"]),
         )
 
 

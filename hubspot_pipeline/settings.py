@@ -1,0 +1,81 @@
+"""The deployment's numeric settings, parsed in one place: name, type, allowed range, default.
+
+Every reader of a setting goes through `read` (or `read_all`), so a bad value is reported the same
+way wherever it is read, in one line that names the variable and says what it accepts:
+
+    HUBSPOT_RATE_LIMIT_PER_10S must be a whole number from 1 to 190, got 'abc'
+
+The code location reads them when it loads and the sync asset at its start, so a bad value stops a
+run before anything is written. Unset or blank means the default. This module imports nothing of
+the pipeline: every layer may use it.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+
+class SettingError(ValueError):
+    """A setting's value is not one the pipeline accepts; the message says which and what to fix."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: int | float
+    low: int | float
+    high: int | float
+    whole: bool = True  # a whole number (int), else any number in range (float)
+    meaning: str = ""
+
+    def parse(self, raw: str | None) -> int | float:
+        text = (raw or "").strip()
+        if not text:
+            return self.default
+        try:
+            value: int | float = int(text) if self.whole else float(text)
+        except ValueError:
+            value = math.nan
+        if not (self.low <= value <= self.high):  # NaN fails too
+            kind = "a whole number" if self.whole else "a number"
+            raise SettingError(f"{self.name} must be {kind} from {self.low:,} to {self.high:,}, got {raw!r}")
+        return value
+
+
+SETTINGS: dict[str, Setting] = {
+    s.name: s
+    for s in (
+        # HubSpot's own burst limit is 100 or 190 per 10 s by tier; above it every call would 429
+        Setting("HUBSPOT_RATE_LIMIT_PER_10S", 100, 1, 190, meaning="calls per rolling 10 s"),
+        # below a few KiB the compressed header leaves room for hardly a row: a part per row or two
+        Setting("HUBSPOT_MAX_PART_BYTES", 15 * 1024 * 1024, 4096, 15 * 1024 * 1024, meaning="gzip bytes"),
+        # a negative look-back would skip the changes made just before the watermark
+        Setting("HUBSPOT_SYNC_LOOKBACK_MINUTES", 60, 0, 7 * 24 * 60, whole=False, meaning="minutes"),
+        Setting("HUBSPOT_ASSOCIATION_REFRESH_DAYS", 7, 1, 365, meaning="days"),
+        Setting("HUBSPOT_CALCULATED_REFRESH_DAYS", 14, 1, 365, meaning="days"),
+        Setting("HUBSPOT_RECONCILE_EVERY_DAYS", 7, 1, 365, meaning="days"),
+        Setting("HUBSPOT_INDEX_COMPACT_AFTER", 7, 1, 365, meaning="generations"),
+    )
+}
+
+
+def read(name: str, environ: Mapping[str, str] | None = None) -> int | float:
+    """The value of one setting in `environ` (default: the process environment)."""
+    return SETTINGS[name].parse((os.environ if environ is None else environ).get(name))
+
+
+def read_all(environ: Mapping[str, str] | None = None) -> dict[str, int | float]:
+    """Every setting, checked together: one error naming each bad value."""
+    env = os.environ if environ is None else environ
+    values, errors = {}, []
+    for name, setting in SETTINGS.items():
+        try:
+            values[name] = setting.parse(env.get(name))
+        except SettingError as exc:
+            errors.append(str(exc))
+    if errors:
+        raise SettingError("; ".join(errors))
+    return values
