@@ -1,6 +1,7 @@
 """Dagster resources: the one HubSpot client factory and the export store, configured from the environment."""
 
 import os
+import socket
 import tempfile
 from pathlib import Path
 
@@ -9,6 +10,7 @@ from dagster_aws.s3 import S3Resource
 from pydantic import Field
 
 from hubspot_pipeline import settings
+from hubspot_pipeline.defs.dead_runs import HOST_TAG
 from hubspot_pipeline.hubspot import HubSpotClient
 from hubspot_pipeline.store import Destination, open_destination
 
@@ -33,6 +35,11 @@ class HubSpotResource(dg.ConfigurableResource):
         description="Burst budget (HUBSPOT_RATE_LIMIT_PER_10S).",
     )
     pace_file: str = Field(default_factory=default_pace_file, description="File that shares the budget.")
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        # the host of a run that holds the HubSpot pool: `dead_runs` frees it if its process dies
+        if context.instance is not None and context.dagster_run is not None:
+            context.instance.add_run_tags(context.dagster_run.run_id, {HOST_TAG: socket.gethostname()})
 
     def client(self) -> HubSpotClient:
         return HubSpotClient(

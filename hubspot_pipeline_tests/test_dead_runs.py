@@ -1,0 +1,145 @@
+"""A run SIGKILLed inside a HubSpot step never wedges the next one: the next `dagster asset
+materialize` finds it, marks it failed with a message that says why, frees its pool slot, and ends in
+the same export as a run that was never interrupted."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from hubspot_pipeline.defs.dead_runs import HOST_TAG, fail_dead_runs
+from hubspot_pipeline.sandbox import Sandbox, SandboxConfig
+from hubspot_pipeline.store import LocalDestination, read_table
+
+pytestmark = pytest.mark.slow
+
+DAY = "2026-11-10"
+TOKEN = "pat-dead-runs"
+ROOT = Path(__file__).resolve().parents[1]
+SELECT = "+hubspot/objects"  # the definitions, the index sync (the longest HubSpot step), OBJECTS
+POOL = "hubspot_api"
+
+
+def environment(home: Path, export: Path, base_url: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HUBSPOT_")}
+    home.mkdir(parents=True, exist_ok=True)
+    shutil.copy(ROOT / "dagster.yaml", home / "dagster.yaml")
+    return env | {
+        "DAGSTER_HOME": str(home),
+        "HUBSPOT_ACCESS_TOKEN": TOKEN,
+        "HUBSPOT_API_BASE_URL": base_url,
+        "HUBSPOT_EXPORT_URL": str(export),
+    }
+
+
+def materialize(env: dict[str, str]) -> subprocess.Popen:
+    dagster = str(Path(sys.executable).parent / "dagster")
+    cmd = [dagster, "asset", "materialize", "-m", "hubspot_pipeline.definitions", "--select", SELECT]
+    return subprocess.Popen(
+        [*cmd, "--partition", DAY],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,  # its own process group, killed whole below
+    )
+
+
+def holder_of_the_pool(home: Path) -> str | None:
+    """The step holding the HubSpot pool's slot in a run tagged with its host, if any."""
+    os.environ["DAGSTER_HOME"] = str(home)
+    with dg.DagsterInstance.get() as instance:
+        claimed = instance.event_log_storage.get_concurrency_info(POOL).claimed_slots
+        for slot in claimed:
+            run = instance.get_run_by_id(slot.run_id)
+            if run is not None and HOST_TAG in run.tags:
+                return slot.step_key
+    return None
+
+
+def objects(export: Path) -> set[tuple]:
+    table = read_table(LocalDestination(export), DAY, "OBJECTS")
+    kept = [c for c in table.column_names if c != "INGESTEDAT"]
+    return set(zip(*(table.column(c).to_pylist() for c in kept), strict=True))
+
+
+def test_a_run_killed_inside_a_hubspot_step_does_not_block_the_next(tmp_path: Path) -> None:
+    config = SandboxConfig(seed=4, scale="tiny", token=TOKEN, start_date=date(2026, 11, 10))
+    with Sandbox(config) as sb:
+        sb.advance(days=1)
+        env = environment(tmp_path / "home", tmp_path / "export", sb.base_url)
+        first = materialize(env)
+        deadline, step = time.monotonic() + 300, None
+        while step != "hubspot__crm_index" and time.monotonic() < deadline and first.poll() is None:
+            time.sleep(0.05)
+            step = holder_of_the_pool(tmp_path / "home")
+        assert step == "hubspot__crm_index", "the run never reached the index sync"
+        os.killpg(first.pid, signal.SIGKILL)
+        first.wait(timeout=30)
+        with dg.DagsterInstance.get() as instance:
+            (killed,) = instance.get_runs()
+            assert killed.status == dg.DagsterRunStatus.STARTED  # nothing told Dagster it died
+        second = materialize(env)
+        try:
+            output, _ = second.communicate(timeout=600)
+        finally:
+            if second.poll() is None:
+                os.killpg(second.pid, signal.SIGKILL)
+        assert second.returncode == 0, output[-4000:]
+        with dg.DagsterInstance.get() as instance:
+            run = instance.get_run_by_id(killed.run_id)
+            assert run is not None and run.status == dg.DagsterRunStatus.FAILURE
+            failures = [
+                r.message for r in instance.all_logs(killed.run_id, of_type=dg.DagsterEventType.RUN_FAILURE)
+            ]
+            assert any("its process" in m and "is gone" in m for m in failures), failures
+            assert instance.event_log_storage.get_concurrency_info(POOL).claimed_slots == []
+    with Sandbox(config) as clean:
+        clean.advance(days=1)
+        env = environment(tmp_path / "home2", tmp_path / "export2", clean.base_url)
+        output, _ = materialize(env).communicate(timeout=600)
+    assert objects(tmp_path / "export") == objects(tmp_path / "export2")
+    assert objects(tmp_path / "export")
+
+
+def test_only_started_runs_of_this_host_whose_process_is_gone_are_failed(tmp_path: Path) -> None:
+    @dg.asset
+    def one() -> int:
+        return 1
+
+    with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
+        runs = {}
+        for name, host in (("here", "this-host"), ("there", "other-host")):
+            run_id = dg.materialize([one], instance=instance, tags={HOST_TAG: host}).run_id
+            run = instance.get_run_by_id(run_id)
+            assert run is not None
+            # as a killed run leaves it: started, never ended, holding a slot
+            instance.run_storage.handle_run_event(
+                run_id, dg.DagsterEvent(dg.DagsterEventType.RUN_START.value, job_name=run.job_name)
+            )
+            runs[name] = run_id
+        instance.event_log_storage.set_concurrency_slots(POOL, 2)
+        for run_id in runs.values():
+            instance.event_log_storage.claim_concurrency_slot(POOL, run_id, "one")
+
+        def status(name: str) -> dg.DagsterRunStatus:
+            run = instance.get_run_by_id(runs[name])
+            assert run is not None
+            return run.status
+
+        assert status("here") == status("there") == dg.DagsterRunStatus.STARTED
+        assert fail_dead_runs(instance, host="this-host", alive=lambda pid: pid == os.getpid()) == []
+        assert fail_dead_runs(instance, host="this-host", alive=lambda pid: False) == [runs["here"]]
+        assert (status("here"), status("there")) == (dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.STARTED)
+        claimed = instance.event_log_storage.get_concurrency_info(POOL).claimed_slots
+        assert [c.run_id for c in claimed] == [runs["there"]]
