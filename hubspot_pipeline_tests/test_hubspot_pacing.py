@@ -18,7 +18,17 @@ from hubspot_pipeline.hubspot.pacing import (
 
 
 def _pacer(clock: ManualClock, **kwargs: object) -> Pacer:
+    """A pacer on a manual clock; without the margin, so the window arithmetic is HubSpot's own."""
+    kwargs.setdefault("margin", 0.0)
     return Pacer(clock=clock, sleep=clock.sleep, **kwargs)  # type: ignore[arg-type]
+
+
+def test_the_general_window_keeps_a_margin_under_hubspots() -> None:
+    clock = ManualClock()
+    pacer = Pacer(clock=clock, sleep=clock.sleep, rate_limit_per_10s=100)
+    waits = [pacer.acquire() for _ in range(101)]
+    assert waits[:100] == [0.0] * 100
+    assert waits[100] == pytest.approx(10.5)  # 5 %: jitter on the way cannot fit 101 in 10 s
 
 
 def test_burst_over_the_limit_waits_for_the_window_to_roll() -> None:
@@ -115,15 +125,25 @@ def test_memory_state_is_not_shared_between_pacers() -> None:
 
 
 def _acquire_times(path: str, calls: int, limit: int, window: float, queue: multiprocessing.Queue) -> None:
-    pacer = Pacer(rate_limit_per_10s=limit, state=FilePaceState(path), general_window_s=window)
+    admitted = [0.0]
+
+    def clock() -> float:  # read under the pace file's lock: the last read is the admission time
+        admitted[0] = time.time()
+        return admitted[0]
+
+    pacer = Pacer(
+        rate_limit_per_10s=limit, state=FilePaceState(path), general_window_s=window, margin=0.0, clock=clock
+    )
     stamps = []
     for _ in range(calls):
         pacer.acquire()
-        stamps.append(time.time())
+        stamps.append(admitted[0])
     queue.put(stamps)
 
 
 def test_pace_file_keeps_two_processes_within_one_budget(tmp_path: Path) -> None:
+    """Admission times, not the times the callers got to run again: a loaded machine may stall a
+    process between the two, and the budget is about when calls were let through."""
     limit, window, per_process = 4, 1.0, 6
     ctx = multiprocessing.get_context("fork")
     queue: multiprocessing.Queue = ctx.Queue()
@@ -131,13 +151,13 @@ def test_pace_file_keeps_two_processes_within_one_budget(tmp_path: Path) -> None
     workers = [ctx.Process(target=_acquire_times, args=args) for _ in range(2)]
     for worker in workers:
         worker.start()
-    stamps = sorted(queue.get(timeout=30) + queue.get(timeout=30))
+    stamps = sorted(queue.get(timeout=60) + queue.get(timeout=60))
     for worker in workers:
         worker.join(timeout=30)
         assert worker.exitcode == 0
     assert len(stamps) == 2 * per_process
     # No window of `window` seconds holds more than `limit` calls of the two processes together...
     for i in range(len(stamps) - limit):
-        assert stamps[i + limit] - stamps[i] >= window - 0.01
+        assert stamps[i + limit] - stamps[i] >= window - 1e-5
     # ...so 12 calls at 4 per second span at least 2 s (each process alone would be done in 1 s).
-    assert stamps[-1] - stamps[0] >= 2 * window - 0.01
+    assert stamps[-1] - stamps[0] >= 2 * window - 1e-5

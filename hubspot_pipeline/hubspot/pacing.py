@@ -6,6 +6,11 @@ Two sliding windows (hubspot-api.md §9.1):
 - "search": at most `search_per_second` CRM search calls in any 1 s (search is exempt from the
   10-second bucket and has its own per-account limit).
 
+The general window is scheduled over HubSpot's 10 s plus a margin (5 %): a request reaches the server
+some milliseconds after it was paced, and jitter between two requests must not put 101 calls in one
+of HubSpot's windows. Each reservation reads the clock while it holds the state's lock, so the
+calls of every process are stamped in the order they were admitted.
+
 The windows live in a `PaceState`. `MemoryPaceState` serves one process (thread-safe);
 `FilePaceState` keeps the recent call timestamps in a small JSON file under `fcntl.flock`, so every
 process of a Dagster deployment (steps run in separate processes) draws from the same budget.
@@ -75,7 +80,9 @@ def _reserve(window: _Window, now: float, limit: int, span: float) -> float:
 class PaceState(Protocol):
     """Where the sliding windows live; both operations are atomic across every user of the state."""
 
-    def reserve(self, key: str, now: float, limit: int, span: float) -> float: ...
+    def reserve(self, key: str, clock: Callable[[], float], limit: int, span: float) -> float:
+        """Take a slot at `clock()`, read under the state's lock, or return how long to wait."""
+        ...
 
     def hold(self, key: str, until: float) -> None: ...
 
@@ -87,9 +94,9 @@ class MemoryPaceState:
         self._lock = threading.Lock()
         self._windows: dict[str, _Window] = {}
 
-    def reserve(self, key: str, now: float, limit: int, span: float) -> float:
+    def reserve(self, key: str, clock: Callable[[], float], limit: int, span: float) -> float:
         with self._lock:
-            return _reserve(self._windows.setdefault(key, _Window()), now, limit, span)
+            return _reserve(self._windows.setdefault(key, _Window()), clock(), limit, span)
 
     def hold(self, key: str, until: float) -> None:
         with self._lock:
@@ -136,8 +143,8 @@ class FilePaceState:
             # A torn or foreign file must not stop the pipeline: start a fresh window.
             return {}
 
-    def reserve(self, key: str, now: float, limit: int, span: float) -> float:
-        return self._update(lambda ws: _reserve(ws.setdefault(key, _Window()), now, limit, span))
+    def reserve(self, key: str, clock: Callable[[], float], limit: int, span: float) -> float:
+        return self._update(lambda ws: _reserve(ws.setdefault(key, _Window()), clock(), limit, span))
 
     def hold(self, key: str, until: float) -> None:
         def change(ws: dict[str, _Window]) -> float:
@@ -180,6 +187,7 @@ class Pacer:
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
         general_window_s: float = 10.0,
+        margin: float = 0.05,
     ) -> None:
         if rate_limit_per_10s < 1 or search_per_second < 1:
             raise ValueError("rate limits must be at least 1 call per window")
@@ -189,6 +197,7 @@ class Pacer:
         self.clock = clock
         self.sleep = sleep
         self.general_window_s = general_window_s
+        self.margin = margin  # share of the general window added to it (see the module docstring)
         self._server_max: int | None = None
         self._lock = threading.Lock()
         self.waited_s = 0.0  # total time spent waiting for the budget, for metadata and benchmarks
@@ -203,10 +212,10 @@ class Pacer:
         key, limit, span = (
             (SEARCH, self.search_per_second, 1.0)
             if search
-            else (GENERAL, self.general_limit, self.general_window_s)
+            else (GENERAL, self.general_limit, self.general_window_s * (1 + self.margin))
         )
         waited = 0.0
-        while (wait := self.state.reserve(key, self.clock(), limit, span)) > 0:
+        while (wait := self.state.reserve(key, self.clock, limit, span)) > 0:
             self.sleep(wait)
             waited += wait
         with self._lock:

@@ -68,7 +68,7 @@ class RateLimiter:
     ):
         self._settings = settings
         self._portal_id = portal_id
-        self._clock = clock
+        self.clock = clock  # seconds; tests hand the limiter and the client one manual clock
         self._lock = threading.Lock()
         self._burst: dict[str, deque[float]] = {}
         self._search: deque[float] = deque()
@@ -100,7 +100,7 @@ class RateLimiter:
             if not s.enabled:
                 self._daily_used += 1
                 return []
-            now = self._clock()
+            now = self.clock()
             window = self._burst.setdefault(token, deque())
             _expire(window, now - BURST_WINDOW_SECONDS)
             if self._daily_used >= s.daily:
