@@ -34,7 +34,7 @@ from hubspot_pipeline.hubspot import (
 )
 from hubspot_pipeline.hubspot.endpoints import endpoint_template, is_search
 from hubspot_pipeline.hubspot.failures import error_for_response, next_midnight
-from hubspot_pipeline.hubspot.pacing import ManualClock
+from hubspot_pipeline.hubspot.pacing import CIRCUIT_OPEN_S, ManualClock
 from hubspot_pipeline.hubspot.paging import paginate_search
 from hubspot_pipeline.hubspot.retry import Retry, RetryPolicy
 from hubspot_pipeline.sandbox import Sandbox, SandboxConfig
@@ -486,3 +486,44 @@ def test_token_never_appears_in_logs_errors_or_repr(
     assert TOKEN not in str(echoed) and "Bearer <redacted>" in str(echoed)
     assert client.redact(f"Authorization: Bearer {TOKEN}") == "Authorization: Bearer <redacted>"
     assert client.redact(f"Authorization: bearer other-{TOKEN[:8]}") == "Authorization: bearer <redacted>"
+
+
+# -- a dead API ------------------------------------------------------------------------------------
+
+
+def test_once_a_call_fails_through_every_retry_the_deployment_tries_each_call_once(
+    sb: Sandbox, clock: ManualClock, tmp_path: Path
+) -> None:
+    """The circuit lives in the pace file, so the other steps of the run (other processes) fail fast
+    with the first one's message; the first call that succeeds closes it again."""
+    pace = tmp_path / "hubspot.pace"
+    sb.set_failure_rate(1.0, kinds=["503"])
+    first = make_client(sb, clock, pace_file=pace)
+    with pytest.raises(HubSpotTransientError, match="still failing after 9 attempts") as failed:
+        first.get(CONTACTS, {"limit": 1})
+    assert sb.total_calls() == 9
+    second = make_client(sb, clock, pace_file=pace)
+    with pytest.raises(HubSpotTransientError) as fast:
+        second.get("/crm/v3/owners")
+    assert str(fast.value) == f"HubSpot is failing every call (tried once): {failed.value}"
+    assert sb.total_calls() == 10 and second.retries == Counter()
+    sb.set_failure_rate(0.0)
+    third = make_client(sb, clock, pace_file=pace)
+    third.get(CONTACTS, {"limit": 1})  # HubSpot answers again: the circuit closes
+    sb.set_failure_rate(1.0, kinds=["503"])
+    with pytest.raises(HubSpotTransientError, match="after 9 attempts"):
+        make_client(sb, clock, pace_file=pace).get(CONTACTS, {"limit": 1})
+    assert sb.total_calls() == 11 + 9
+
+
+def test_an_old_circuit_no_longer_cuts_retries_short(sb: Sandbox, clock: ManualClock, tmp_path: Path) -> None:
+    pace = tmp_path / "hubspot.pace"
+    sb.set_failure_rate(1.0, kinds=["503"])
+    with pytest.raises(HubSpotTransientError):
+        make_client(sb, clock, pace_file=pace).get(CONTACTS, {"limit": 1})
+    clock.now += CIRCUIT_OPEN_S + 1
+    sb.set_failure_rate(0.3, kinds=["503"])  # flaky, not dead: retries recover
+    client = make_client(sb, clock, pace_file=pace)
+    for _ in range(5):
+        client.get(CONTACTS, {"limit": 1})
+    assert sum(client.retries.values()) > 0

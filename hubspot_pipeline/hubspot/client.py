@@ -187,7 +187,9 @@ class HubSpotClient:
         endpoint = endpoint_template(method, path)
         search = is_search(method, path)
         url = self.base_url + (path if path.startswith("/") else "/" + path)
-        attempts = 1 + self.policy.max_retries
+        # another call of the deployment failed through every retry: one try, not minutes of them
+        circuit = self.pacer.open_circuit()
+        attempts = 1 if circuit is not None else 1 + self.policy.max_retries
         last: Retry | None = None
         for attempt in range(1, attempts + 1):
             self.pacer.acquire(search)
@@ -195,6 +197,8 @@ class HubSpotClient:
                 self.calls[endpoint] += 1
             outcome = self._attempt(method, url, endpoint, params, body, attempt, search)
             if isinstance(outcome, _Answer):
+                if circuit is not None:
+                    self.pacer.reset_circuit()
                 return outcome.value
             retry = last = outcome
             if attempt == attempts:
@@ -212,8 +216,13 @@ class HubSpotClient:
                 retry.wait,
             )
             self.sleep(retry.wait)
+        message = f"HubSpot {endpoint} still failing after {attempts} attempts; last: {last.detail if last else '-'}"
+        if circuit is None:
+            self.pacer.trip(message)
+        else:
+            message = f"HubSpot is failing every call (tried once): {circuit.message}"
         raise HubSpotTransientError(
-            f"HubSpot {endpoint} still failing after {attempts} attempts; last: {last.detail if last else '-'}",
+            message,
             attempts=attempts,
             status=last.status if last else None,
             endpoint=endpoint,

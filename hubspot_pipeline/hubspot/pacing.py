@@ -20,6 +20,11 @@ server's `Max` caps the local limit, and when `Remaining` runs low (other integr
 budget) it holds the general window for a share of the interval. A hold is shared state too, so a
 429 seen by one process pauses all of them.
 
+The state also holds the deployment's circuit: when a call has failed through every retry (HubSpot
+unreachable, or failing every call), the client opens it with the error's message, and every other
+client sharing the state then tries each call once instead of retrying for minutes, until one call
+succeeds (which closes it) or `CIRCUIT_OPEN_S` has passed.
+
 `clock` and `sleep` are injectable; `ManualClock` is a clock that moves only when slept on, for
 tests and dry runs (pass `clock=mc, sleep=mc.sleep`).
 """
@@ -59,6 +64,17 @@ class ManualClock:
         self.now += seconds
 
 
+CIRCUIT_OPEN_S = 600.0  # after this, a failing call is retried in full again
+
+
+@dataclass(frozen=True)
+class Circuit:
+    """An open circuit: why (the message of the call that failed through every retry) and when."""
+
+    message: str
+    opened_at: float
+
+
 @dataclass
 class _Window:
     calls: list[float] = field(default_factory=list)  # ascending timestamps
@@ -86,6 +102,14 @@ class PaceState(Protocol):
 
     def hold(self, key: str, until: float) -> None: ...
 
+    def circuit(self) -> Circuit | None:
+        """The open circuit, if any."""
+        ...
+
+    def set_circuit(self, circuit: Circuit | None) -> None:
+        """Open the circuit (or, with None, close it)."""
+        ...
+
 
 class MemoryPaceState:
     """Windows for the threads of one process."""
@@ -93,6 +117,7 @@ class MemoryPaceState:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._windows: dict[str, _Window] = {}
+        self._circuit: Circuit | None = None
 
     def reserve(self, key: str, clock: Callable[[], float], limit: int, span: float) -> float:
         with self._lock:
@@ -103,6 +128,21 @@ class MemoryPaceState:
             window = self._windows.setdefault(key, _Window())
             window.hold_until = max(window.hold_until, until)
 
+    def circuit(self) -> Circuit | None:
+        return self._circuit
+
+    def set_circuit(self, circuit: Circuit | None) -> None:
+        with self._lock:
+            self._circuit = circuit
+
+
+@dataclass
+class _Shared:
+    """What a pace file holds."""
+
+    windows: dict[str, _Window]
+    circuit: Circuit | None
+
 
 class FilePaceState:
     """Windows shared by every process that names the same file (fcntl.flock; local filesystems)."""
@@ -112,44 +152,70 @@ class FilePaceState:
         # flock is per open file description; the thread lock keeps threads of this process orderly too.
         self._lock = threading.Lock()
 
-    def _update(self, change: Callable[[dict[str, _Window]], float]) -> float:
+    def _update(self, change: Callable[[_Shared], float]) -> float:
         with self._lock, open(self.path, "a+", encoding="utf-8") as f:
             fcntl.flock(f, fcntl.LOCK_EX)
             try:
                 f.seek(0)
-                windows = self._load(f.read())
-                result = change(windows)
+                shared = self._load(f.read())
+                result = change(shared)
                 f.seek(0)
                 f.truncate()
-                f.write(
-                    json.dumps(
-                        {k: {"calls": w.calls, "hold_until": w.hold_until} for k, w in windows.items()},
-                        separators=(",", ":"),
-                    )
-                )
+                doc: dict[str, object] = {
+                    "windows": {
+                        k: {"calls": w.calls, "hold_until": w.hold_until} for k, w in shared.windows.items()
+                    }
+                }
+                if shared.circuit is not None:
+                    doc["circuit"] = {
+                        "message": shared.circuit.message,
+                        "opened_at": shared.circuit.opened_at,
+                    }
+                f.write(json.dumps(doc, separators=(",", ":")))
                 f.flush()
                 return result
             finally:
                 fcntl.flock(f, fcntl.LOCK_UN)
 
     @staticmethod
-    def _load(text: str) -> dict[str, _Window]:
+    def _load(text: str) -> _Shared:
         try:
             raw = json.loads(text) if text.strip() else {}
-            return {
-                k: _Window([float(t) for t in v["calls"]], float(v["hold_until"])) for k, v in raw.items()
+            windows = {
+                k: _Window([float(t) for t in v["calls"]], float(v["hold_until"]))
+                for k, v in raw.get("windows", {}).items()
             }
+            circuit = raw.get("circuit")
+            return _Shared(
+                windows, Circuit(str(circuit["message"]), float(circuit["opened_at"])) if circuit else None
+            )
         except (ValueError, KeyError, TypeError, AttributeError):
             # A torn or foreign file must not stop the pipeline: start a fresh window.
-            return {}
+            return _Shared({}, None)
 
     def reserve(self, key: str, clock: Callable[[], float], limit: int, span: float) -> float:
-        return self._update(lambda ws: _reserve(ws.setdefault(key, _Window()), clock(), limit, span))
+        return self._update(lambda s: _reserve(s.windows.setdefault(key, _Window()), clock(), limit, span))
 
     def hold(self, key: str, until: float) -> None:
-        def change(ws: dict[str, _Window]) -> float:
-            window = ws.setdefault(key, _Window())
+        def change(shared: _Shared) -> float:
+            window = shared.windows.setdefault(key, _Window())
             window.hold_until = max(window.hold_until, until)
+            return 0.0
+
+        self._update(change)
+
+    def circuit(self) -> Circuit | None:
+        with self._lock, open(self.path, "a+", encoding="utf-8") as f:
+            fcntl.flock(f, fcntl.LOCK_SH)
+            try:
+                f.seek(0)
+                return self._load(f.read()).circuit
+            finally:
+                fcntl.flock(f, fcntl.LOCK_UN)
+
+    def set_circuit(self, circuit: Circuit | None) -> None:
+        def change(shared: _Shared) -> float:
+            shared.circuit = circuit
             return 0.0
 
         self._update(change)
@@ -221,6 +287,19 @@ class Pacer:
         with self._lock:
             self.waited_s += waited
         return waited
+
+    def open_circuit(self) -> Circuit | None:
+        """The deployment's open circuit, unless it was opened more than `CIRCUIT_OPEN_S` ago."""
+        circuit = self.state.circuit()
+        if circuit is None or self.clock() - circuit.opened_at > CIRCUIT_OPEN_S:
+            return None
+        return circuit
+
+    def trip(self, message: str) -> None:
+        self.state.set_circuit(Circuit(message, self.clock()))
+
+    def reset_circuit(self) -> None:
+        self.state.set_circuit(None)
 
     def hold(self, seconds: float, search: bool = False) -> None:
         """Pause every user of the state: a rate-limit 429 concerns the whole deployment."""
