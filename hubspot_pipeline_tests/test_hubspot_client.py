@@ -236,7 +236,7 @@ def test_retry_policy_waits_by_status() -> None:
     assert policy.for_status(429, {"Retry-After": "5"}, {"policyName": "DAILY"}, 1) is None
     assert policy.for_status(400, {}, None, 1) is None
     assert policy.for_status(404, {}, None, 1) is None
-    assert all(15.0 <= policy.backoff(attempt) <= 30.0 for attempt in (7, 8, 50))  # capped at max_delay
+    assert all(5.0 <= policy.backoff(attempt) <= 10.0 for attempt in (6, 7, 8, 50))  # capped at max_delay
 
 
 # -- fail at once -------------------------------------------------------------------------------

@@ -14,7 +14,9 @@ The waits follow hubspot-api.md §8.2 and §9.4:
 | 429 DAILY                                    | not retried (`HubSpotDailyLimitError`)                |
 
 Backoff for attempt n (1-based) is `min(cap, base * 2**(n-1))`, of which the upper half is jittered
-by `rng` (a `random.Random`, injectable so tests can pin it).
+by `rng` (a `random.Random`, injectable so tests can pin it). The cap of 10 s keeps the 8 retries
+of one call within 23-46 s: long enough to ride out a reset or a 5xx burst, short enough that a dead
+API fails the run in under two minutes (the client's circuit cuts the other steps short).
 """
 
 from __future__ import annotations
@@ -83,7 +85,7 @@ class RetryPolicy:
         max_retries: int = 8,
         *,
         base_delay: float = 0.5,
-        max_delay: float = 30.0,
+        max_delay: float = 10.0,
         rng: random.Random | None = None,
     ) -> None:
         if max_retries < 0:
