@@ -8,10 +8,13 @@ marked slow.
 from __future__ import annotations
 
 import datetime as dt
+import http.server
+import json
 import logging
 import math
 import random
 import re
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -527,3 +530,44 @@ def test_an_old_circuit_no_longer_cuts_retries_short(sb: Sandbox, clock: ManualC
     for _ in range(5):
         client.get(CONTACTS, {"limit": 1})
     assert sum(client.retries.values()) > 0
+
+
+# -- text UTF-8 cannot encode ----------------------------------------------------------------------
+
+
+def test_lone_surrogates_in_an_answer_become_replacement_characters(clock: ManualClock) -> None:
+    """HubSpot's JSON may escape half of a UTF-16 pair; nothing after the client could store it."""
+    body = (
+        b'{"results":[{"id":"1","properties":{"firstname":"lone \\ud800 surrogate",'
+        b'"lastname":"pair \\ud83d\\ude00 kept","note":"low \\udc00 alone","\\udbff":"key"}}]}'
+    )
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        client = HubSpotClient(
+            f"http://127.0.0.1:{server.server_port}", TOKEN, clock=clock, sleep=clock.sleep
+        )
+        (record,) = client.get(CONTACTS)["results"]
+    finally:
+        server.shutdown()
+    assert record["properties"] == {
+        "firstname": "lone \ufffd surrogate",
+        "lastname": "pair \U0001f600 kept",
+        "note": "low \ufffd alone",
+        "\ufffd": "key",
+    }
+    assert client.replaced_text == Counter({"GET /crm/v3/objects/{objectType}": 3})
+    json.dumps(record, ensure_ascii=False).encode("utf-8")  # storable now

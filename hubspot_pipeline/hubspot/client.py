@@ -9,6 +9,7 @@
     for chunk in client.batch("/crm/v3/objects/contacts/batch/read", [{"id": "1"}], chunk=100): ...
     client.calls    Counter "METHOD /route/{template}" -> HTTP attempts (retries included)
     client.retries  Counter reason ("503", "429_ten_secondly", "reset", "timeout", ...) -> retries
+    client.replaced_text  Counter "METHOD /route" -> lone UTF-16 surrogates in answers, made U+FFFD
 
 Every request waits for the shared rate budget (`pacing.Pacer`), is retried on transient failures
 (`retry.RetryPolicy`: 429 except DAILY, 423, 477, 5xx, resets, timeouts, truncated or invalid JSON)
@@ -36,6 +37,7 @@ import requests
 import requests.auth
 from requests.adapters import HTTPAdapter
 
+from hubspot_pipeline import text
 from hubspot_pipeline.hubspot import paging
 from hubspot_pipeline.hubspot.endpoints import endpoint_template, is_search
 from hubspot_pipeline.hubspot.errors import HubSpotTransientError
@@ -89,13 +91,17 @@ def _fault_reason(exc: Exception) -> str:
     return "connection"
 
 
-def _parse_json(resp: requests.Response) -> Any:
-    return json.loads(resp.content) if resp.content.strip() else None
+def _parse_json(resp: requests.Response) -> tuple[Any, int]:
+    """The body's JSON, with lone surrogates made U+FFFD (`text`), and how many were replaced."""
+    if not resp.content.strip():
+        return None, 0
+    value = json.loads(resp.content)
+    return text.clean_json(value) if text.might_hold_surrogates(resp.content) else (value, 0)
 
 
 def _error_body(resp: requests.Response) -> Any:
     try:
-        return _parse_json(resp)
+        return _parse_json(resp)[0]
     except ValueError:
         return None  # HTML 404 pages, proxies' 502 pages: categorised by status alone
 
@@ -141,6 +147,8 @@ class HubSpotClient:
         )
         self.calls: collections.Counter[str] = collections.Counter()
         self.retries: collections.Counter[str] = collections.Counter()
+        # lone surrogates HubSpot sent, made U+FFFD (`hubspot_pipeline.text`), per endpoint
+        self.replaced_text: collections.Counter[str] = collections.Counter()
         self._count_lock = threading.Lock()
 
         self._session = requests.Session()
@@ -249,10 +257,14 @@ class HubSpotClient:
         status = resp.status_code
         if 200 <= status < 300:
             try:
-                return _Answer(_parse_json(resp))
+                value, replaced = _parse_json(resp)
             except ValueError:  # JSONDecodeError and UnicodeDecodeError: a cut or mangled body
                 detail = f"invalid_json (HTTP {status} body cut short or not JSON)"
                 return replace(self.policy.for_fault("invalid_json", attempt), status=status, detail=detail)
+            if replaced:
+                with self._count_lock:
+                    self.replaced_text[endpoint] += replaced
+            return _Answer(value)
         error_body = _error_body(resp)
         decision = self.policy.for_status(status, resp.headers, error_body, attempt, search=search)
         if decision is None:
