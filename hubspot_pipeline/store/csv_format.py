@@ -18,6 +18,25 @@ How each column type takes values (None is always NULL):
     date       date, datetime (its UTC date), str as given    2026-11-21
     json       any JSON-serialisable object                   compact JSON, non-ASCII kept
                (a str becomes a JSON string: pass objects)
+
+Timestamps must lie in the years 1-9999. Python values go through Arrow when a whole column
+converts to one Arrow type that prints exactly as the per-value rules do; else one value at a time.
+
+`render_arrow` takes Arrow columns by their Arrow type, all in Arrow's C kernels:
+
+    Arrow type                   column types       written as
+    string, large_string, view   any but timestamp  the text as given; for json, the text IS the
+                                                    value: already-serialised (compact) JSON
+    int*, uint*                  any but date       str(int); for timestamp, epoch ms
+    bool                         any but timestamp  true / false
+                                 and date
+    float16/32/64                string, number,    exactly str(float) of the value as float64
+                                 integer, boolean   (very small or large values, NaN and inf: by Python)
+    timestamp (any unit, zone)   timestamp          UTC, floored to ms (naive = UTC)
+    date32, date64               date               2026-11-21
+    dictionary of these          as its values
+Any other combination (struct or list columns for json, decimals, strings to parse as timestamps)
+is converted to Python values and rendered one value at a time, by the rules above.
 """
 
 from __future__ import annotations
@@ -47,7 +66,8 @@ CSV_FORMAT: dict[str, Any] = {
 
 _UTC = dt.UTC
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=_UTC)
-_TIMESTAMP_ARROW = pa.timestamp("ms", tz="UTC")
+_TIMESTAMP_IN = pa.timestamp("ms")  # zone-less: UTC values (see _render_values)
+_MIN_MS, _MAX_MS = -62_135_596_800_000, 253_402_300_799_999  # 0001-01-01 .. 9999-12-31T23:59:59.999
 _WRITE_OPTIONS = pa_csv.WriteOptions(include_header=False, batch_size=8192)
 
 
@@ -123,24 +143,103 @@ def render_arrow(batch: pa.RecordBatch | pa.Table, columns: Sequence[Column]) ->
     arrays = []
     for data, column in zip(batch.columns, columns, strict=True):
         data = data.combine_chunks() if isinstance(data, pa.ChunkedArray) else data
-        if column.type == "string" and (pa.types.is_string(data.type) or pa.types.is_large_string(data.type)):
-            arrays.append(data.cast(pa.string()))  # already text: written exactly as given
-        else:
-            arrays.append(_render_values(data.to_pylist(), column))
+        text = _arrow_text_or_none(data, column)
+        arrays.append(text if text is not None else _per_value(data.to_pylist(), column))
     return pa.Table.from_arrays(arrays, names=[c.header for c in columns])
 
 
 def _render_values(values: Sequence[Any], column: Column) -> pa.Array:
-    fast, slow = _RENDERERS[column.type]
-    if fast is not None:
-        try:
-            return fast(values)
-        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, OverflowError):
-            pass  # mixed Python types: fall back to one value at a time, same result
+    """Python values of one column -> Arrow strings: in C when Arrow takes them exactly as they are."""
+    text = _python_text(values, column) if column.type in _ARROW_ROW_TYPES else None
+    return text if text is not None else _per_value(values, column)
+
+
+def _python_text(values: Sequence[Any], column: Column) -> pa.Array | None:
     try:
-        return pa.array([None if v is None else slow(v) for v in values], type=pa.string())
+        # Timestamps are typed so that ints and floats mean epoch ms (aware datetimes become UTC,
+        # naive ones are taken as UTC); other columns let Arrow infer one type for the column.
+        array = pa.array(values, type=_TIMESTAMP_IN if column.type == "timestamp" else None)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, OverflowError):
+        return None  # mixed Python types
+    if pa.types.is_floating(array.type) and not all(isinstance(v, float) for v in values if v is not None):
+        return None  # ints mixed with floats were made floats, which would print "1.0" for 1
+    return _arrow_text_or_none(array, column)
+
+
+def _per_value(values: Sequence[Any], column: Column) -> pa.Array:
+    text_of = _PER_VALUE[column.type]
+    try:
+        return pa.array([None if v is None else text_of(v) for v in values], type=pa.string())
     except (TypeError, ValueError) as exc:
         raise type(exc)(f"column {column.header} ({column.type}): {exc}") from exc
+
+
+def _arrow_text_or_none(data: pa.Array, column: Column) -> pa.Array | None:
+    try:
+        return _arrow_text(data, column)
+    except (pa.ArrowInvalid, OverflowError):  # e.g. a uint64 epoch-ms beyond int64: let Python say why
+        return None
+
+
+def _arrow_text(data: pa.Array, column: Column) -> pa.Array | None:
+    """The column's text computed in Arrow, or None where only the per-value path gives the right text."""
+    kind = data.type
+    if pa.types.is_dictionary(kind):
+        return _arrow_text(data.dictionary_decode(), column)
+    if pa.types.is_null(kind):
+        return data.cast(pa.string())
+    if column.type == "timestamp":
+        if pa.types.is_integer(kind):
+            data = data.cast(pa.int64()).cast(_TIMESTAMP_IN)  # epoch ms
+        if pa.types.is_timestamp(data.type):
+            return _timestamp_strings(data, column)
+        return None  # ISO or digit strings are parsed one at a time
+    if _is_text(kind):  # as given; for json, already-serialised JSON text
+        return data.cast(pa.string())
+    if column.type == "date":
+        return data.cast(pa.string()) if pa.types.is_date(kind) else None
+    if pa.types.is_integer(kind) or pa.types.is_boolean(kind):  # str(int), and true / false (also JSON)
+        return data.cast(pa.string())
+    if pa.types.is_floating(kind) and column.type != "json":  # json: NaN and inf must fail, in Python
+        return _float_strings(data)
+    return None
+
+
+def _is_text(kind: pa.DataType) -> bool:
+    return pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_string_view(kind)
+
+
+def _timestamp_strings(data: pa.Array, column: Column) -> pa.Array:
+    # Any unit and zone -> UTC ms: dropping the zone keeps the UTC values, flooring matches
+    # format_timestamp's truncation (also before 1970). Zone-less timestamps also format several
+    # times faster in Arrow.
+    utc = data.cast(pa.timestamp(data.type.unit))
+    if utc.type.unit in ("us", "ns"):
+        utc = pc.floor_temporal(utc, unit="millisecond")
+    utc = utc.cast(_TIMESTAMP_IN)
+    bounds = pc.min_max(utc.cast(pa.int64())).as_py()
+    if bounds["min"] is not None and (bounds["min"] < _MIN_MS or bounds["max"] > _MAX_MS):
+        raise ValueError(f"column {column.header} (timestamp): a value is outside the years 1-9999")
+    # Every text is then "YYYY-MM-DD HH:MM:SS.mmm": the "T" and the "Z" go at fixed places.
+    text = pc.binary_replace_slice(utc.cast(pa.string()), 10, 11, "T")
+    return pc.binary_replace_slice(text, 23, 23, "Z")
+
+
+def _float_strings(data: pa.Array) -> pa.Array:
+    # Arrow prints the same shortest round-trip digits as Python's str(float), but in plain notation
+    # it drops ".0", and it switches to exponent notation at other magnitudes. Where both print plain
+    # decimals (1e-4 <= |x| < 1e10, and 0) only ".0" is added; the rest (very small or large, NaN,
+    # inf: rare) are printed by Python.
+    values = data.cast(pa.float64())  # float32 prints its float64 value, as str() of to_pylist() does
+    text = values.cast(pa.string())
+    text = pc.if_else(pc.match_substring(text, "."), text, pc.binary_join_element_wise(text, ".0", ""))
+    size = pc.abs(values)
+    plain = pc.or_(pc.and_(pc.greater_equal(size, 1e-4), pc.less(size, 1e10)), pc.equal(size, 0))
+    other = pc.invert(plain).fill_null(False)
+    if not pc.any(other).as_py():
+        return text
+    by_python = pa.array([str(v) for v in values.filter(other).to_pylist()], type=pa.string())
+    return pc.replace_with_mask(text, other, by_python)
 
 
 def _scalar_text(value: Any) -> str:
@@ -184,40 +283,19 @@ def _json_text(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
-def _fast_text(values: Sequence[Any]) -> pa.Array:
-    # Only str and int columns pass: Arrow prints them as str() does. Anything else (floats, bools,
-    # mixed types) raises, and the column falls back to one value at a time.
-    array = pa.array(values)
-    if not (
-        pa.types.is_string(array.type) or pa.types.is_integer(array.type) or pa.types.is_null(array.type)
-    ):
-        raise TypeError("not a str or int column")
-    return array.cast(pa.string())
-
-
-def _fast_booleans(values: Sequence[Any]) -> pa.Array:
-    return pa.array(values, type=pa.bool_()).cast(pa.string())  # bools only -> "true"/"false"
-
-
-def _fast_timestamps(values: Sequence[Any]) -> pa.Array:
-    # datetimes (naive = UTC) and epoch-ms numbers, converted and formatted in C. The zone is dropped
-    # after conversion because Arrow formats zone-less timestamps several times faster.
-    utc = pa.array(values, type=_TIMESTAMP_ARROW).cast(pa.timestamp("ms"))
-    text = pc.replace_substring(utc.cast(pa.string()), " ", "T", max_replacements=1)
-    return pc.binary_join_element_wise(text, "Z", "")
-
-
 def _quote_if_needed(text: str) -> str:
     return '"' + text.replace('"', '""') + '"' if any(ch in text for ch in ',"\r\n') else text
 
 
-_Fast = Callable[[Sequence[Any]], pa.Array] | None
-_RENDERERS: dict[str, tuple[_Fast, Callable[[Any], str]]] = {
-    "string": (_fast_text, _scalar_text),
-    "number": (_fast_text, _scalar_text),
-    "integer": (_fast_text, _scalar_text),
-    "boolean": (_fast_booleans, _scalar_text),
-    "timestamp": (_fast_timestamps, _timestamp_text),
-    "date": (None, _date_text),
-    "json": (None, _json_text),
+# Column types whose Python values may go through Arrow: json (a str is a JSON string there) and
+# date (Arrow would take a datetime's local date, not its UTC date) are always rendered in Python.
+_ARROW_ROW_TYPES = frozenset({"string", "number", "integer", "boolean", "timestamp"})
+_PER_VALUE: dict[str, Callable[[Any], str]] = {
+    "string": _scalar_text,
+    "number": _scalar_text,
+    "integer": _scalar_text,
+    "boolean": _scalar_text,
+    "timestamp": _timestamp_text,
+    "date": _date_text,
+    "json": _json_text,
 }
