@@ -54,8 +54,9 @@ def test_blocking_checks_declared(defs: dg.Definitions) -> None:
         asset_key("ASSOCIATION_DEFINITIONS"),
         "references_object_and_event_type_definitions_via_fromobjecttypeid",
     ) in checks
-    for check_key in graph.asset_check_keys:
-        assert graph.get_check_spec(check_key).blocking, check_key
+    # every check blocks publishing but the alert on FAILED records: SYNC_HEALTH is what reports them
+    alerts = {k for k in graph.asset_check_keys if not graph.get_check_spec(k).blocking}
+    assert alerts == {dg.AssetCheckKey(asset_key("SYNC_HEALTH"), "no_failed_records")}
 
 
 def test_every_asset_is_daily_partitioned_and_api_assets_share_the_pool(defs: dg.Definitions) -> None:

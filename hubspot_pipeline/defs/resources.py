@@ -38,8 +38,9 @@ class HubSpotResource(dg.ConfigurableResource):
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         # the host of a run that holds the HubSpot pool: `dead_runs` frees it if its process dies
-        if context.instance is not None and context.dagster_run is not None:
-            context.instance.add_run_tags(context.dagster_run.run_id, {HOST_TAG: socket.gethostname()})
+        run = context.run
+        if context.instance is not None and run is not None:
+            context.instance.add_run_tags(run.run_id, {HOST_TAG: socket.gethostname()})
 
     def client(self) -> HubSpotClient:
         return HubSpotClient(

@@ -6,6 +6,14 @@ Order of operations, so a reader following the manifest never sees a half-writte
 3. then every other object in the table's folder (earlier runs' parts) is deleted.
 On an exception, no manifest is written and the parts of this run are deleted: the previous
 run's parts and manifest stay as they were.
+
+Two modes:
+- `with dest.table_writer(...) as w:` publishes on clean exit (steps 2 and 3 above);
+- `TableWriter(..., staged=True)` stops after the last part on clean exit: the manifest is held back
+  (`pending_manifest`) until `publish()` writes it and deletes the earlier runs' parts, or
+  `discard()` deletes this run's parts. Until then readers see the previous run, and parts of an
+  unpublished run are named by no manifest, so a killed process leaves the previous run intact.
+  The export uses it to publish a day's tables only after their checks pass.
 """
 
 from __future__ import annotations
@@ -56,7 +64,7 @@ class TableResult:
     rows: int
     parts: list[PartInfo]
     bytes: int  # sum of the parts' gzip bytes
-    manifest_key: str
+    manifest_key: str  # where the manifest is (or, staged, will be once published)
 
 
 class TableWriter:
@@ -74,6 +82,7 @@ class TableWriter:
         as_of: dt.datetime,
         max_part_bytes: int = DEFAULT_MAX_PART_BYTES,
         notes: Sequence[str] = (),
+        staged: bool = False,
     ) -> None:
         # Validate everything before the first object is written.
         self._prefix = table_prefix(day, table)
@@ -90,6 +99,7 @@ class TableWriter:
         self._account_id = account_id
         self._as_of = as_of
         self._notes = [str(n) for n in notes]
+        self._staged = staged
         self._packer = PartPacker(header_line(self._columns), max_part_bytes, self._upload_part)
         # A few batches per part at least, so a part is filled to within a small batch of the limit.
         self._batch_text_bytes = max(1, min(_BATCH_TEXT_BYTES, max_part_bytes // 4))
@@ -97,8 +107,9 @@ class TableWriter:
         self._pending: list[Sequence[Any]] = []
         self._parts: list[PartInfo] = []
         self._next_index = 0
-        self._state: Literal["new", "open", "done", "failed"] = "new"
+        self._state: Literal["new", "open", "staged", "done", "failed"] = "new"
         self._result: TableResult | None = None
+        self._manifest: bytes | None = None
 
     @property
     def result(self) -> TableResult:
@@ -150,22 +161,51 @@ class TableWriter:
         try:
             self._flush_pending()
             self._packer.close()
-            manifest = build_manifest(
-                table=self._table,
-                day=self._day,
-                columns=self._columns,
-                parts=self._parts,
-                run_id=self._run_id,
-                as_of=self._as_of,
-                account_id=self._account_id,
-                written_at=dt.datetime.now(dt.UTC),
-                notes=self._notes,
-            )
-            self._dest.put_bytes(manifest_key(self._day, self._table), manifest_bytes(manifest))
+            self._stage_manifest()
+            if not self._staged:
+                self._dest.put_bytes(manifest_key(self._day, self._table), self.pending_manifest)
         except BaseException:
             self._fail()
             raise
-        self._state = "done"
+        if self._staged:
+            self._state = "staged"
+        else:
+            self._done()
+        return False
+
+    @property
+    def pending_manifest(self) -> bytes:
+        """The manifest `publish()` will write (staged mode, after a clean exit)."""
+        if self._manifest is None:
+            raise RuntimeError(f"{self._prefix}: the manifest exists only after the with-block exits cleanly")
+        return self._manifest
+
+    def publish(self) -> None:
+        """Staged mode: write the manifest (the switch-over), then delete the earlier runs' parts."""
+        if self._state != "staged":
+            raise RuntimeError(f"{self._prefix}: only a staged table can be published (state {self._state})")
+        self._dest.put_bytes(manifest_key(self._day, self._table), self.pending_manifest)
+        self._done()
+
+    def discard(self) -> None:
+        """Staged mode: delete this run's parts, leaving the published table as it was. A no-op once
+        published or failed, so a caller can discard every writer of a run that stopped half-way."""
+        if self._state == "staged":
+            self._fail()
+
+    def _stage_manifest(self) -> None:
+        manifest = build_manifest(
+            table=self._table,
+            day=self._day,
+            columns=self._columns,
+            parts=self._parts,
+            run_id=self._run_id,
+            as_of=self._as_of,
+            account_id=self._account_id,
+            written_at=dt.datetime.now(dt.UTC),
+            notes=self._notes,
+        )
+        self._manifest = manifest_bytes(manifest)
         self._result = TableResult(
             table=self._table,
             rows=manifest["rows"],
@@ -173,8 +213,10 @@ class TableWriter:
             bytes=sum(p.bytes for p in self._parts),
             manifest_key=manifest_key(self._day, self._table),
         )
+
+    def _done(self) -> None:
+        self._state = "done"
         self._delete_stale()
-        return False
 
     def _check_open(self) -> None:
         if self._state != "open":
@@ -203,6 +245,8 @@ class TableWriter:
         """Remove this run's parts; the previous manifest and its parts are never touched."""
         self._state = "failed"
         self._pending = []
+        self._result = None
+        self._packer.abort()  # its compression threads, now rather than at garbage collection
         try:
             self._dest.delete([p.key for p in self._parts])
         except Exception:  # the original error matters more; a leftover part is named by no manifest

@@ -3,8 +3,11 @@
 OBJECTS (+ OBJECTS_<PLURAL>), OBJECT_WITH_OBJECT_PROPERTIES, OBJECT_PROPERTIES,
 OBJECT_PROPERTIES_HISTORY and ASSOCIATIONS (+ ASSOCIATIONS_<FROM>_TO_<TO>) read no API: the state as
 of the day comes from `IndexReader` (records created by the day's end and not archived before it,
-each property's value from its history, history up to the day). Rows stream in batches of record
-ids, types in definition order, ids ascending, properties by name: the same order every run.
+each property's value from its history, history up to the day). Rows stream as Arrow record batches
+in the table's column order, one per batch of record ids, types in definition order, ids ascending,
+properties by name: the same order every run, and no per-row Python between the index and the CSV
+(OBJECTS_<PLURAL>'s property columns are scattered with numpy, OBJECT_WITH_OBJECT_PROPERTIES' JSON is
+built with Arrow string kernels, escaped exactly as `json.dumps` does).
 
 Property columns and values cover the type's property definitions as of the day (archived ones
 excluded), narrowed by the sync settings (`ctx.selection`, see `sync.selection`): types that do not
@@ -17,16 +20,15 @@ exist in OBJECTS of the day; their manifests say so.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any
+import itertools
+import json
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pa_csv
 
-from hubspot_pipeline.store import Column, read_manifest
+from hubspot_pipeline.store import Column
 from hubspot_pipeline.sync.definitions import present_types
 from hubspot_pipeline.sync.index import TIMESTAMP
 from hubspot_pipeline.sync.index_reader import AsOfBatch, IndexReader
@@ -35,8 +37,8 @@ from hubspot_pipeline.sync.timestamps import iso_ms
 from hubspot_pipeline.tables import definition_tables
 from hubspot_pipeline.tables.context import ExportContext
 from hubspot_pipeline.tables.definition_tables import is_primary, object_type_name
-from hubspot_pipeline.tables.export import CheckOutcome, WrittenTable
-from hubspot_pipeline.tables.spec import Row, TableData, TableSpec
+from hubspot_pipeline.tables.export import CheckOutcome, WrittenTable, read_parts, row_hashes
+from hubspot_pipeline.tables.spec import TableData, TableSpec
 
 PROPERTY_PREFIX = "PROPERTY_"
 
@@ -100,24 +102,21 @@ def object_columns(spec: TableSpec, names: Sequence[str]) -> list[Column]:
     return [*spec.columns, *(Column(PROPERTY_PREFIX + n.upper(), "string") for n in names)]
 
 
-def _ingested(records: pa.Table) -> list[int | None]:
-    """INGESTEDAT (epoch ms) per record: when the generation its row comes from was fetched."""
-    return records.column("ingested_at").cast(pa.int64()).to_pylist()
+def _shared_columns(type_id: str, records: pa.Table) -> list[pa.Array]:
+    """OBJECTTYPEID, OBJECTID, CREATEDAT, UPDATEDAT, INGESTEDAT per record (timestamps as the index
+    holds them; the store writes them as ISO with milliseconds)."""
+    return [
+        pa.repeat(type_id, records.num_rows),
+        *(_array(records, c) for c in ("object_id", "created_at", "updated_at", "ingested_at")),
+    ]
 
 
-def _prefixes(type_id: str, records: pa.Table) -> list[tuple[Any, ...]]:
-    """(OBJECTTYPEID, OBJECTID, CREATEDAT, UPDATEDAT, INGESTEDAT) per record; timestamps in epoch ms
-    (the store writes them as ISO with milliseconds)."""
-    return list(
-        zip(
-            [type_id] * records.num_rows,
-            records.column("object_id").to_pylist(),
-            records.column("created_at").cast(pa.int64()).to_pylist(),
-            records.column("updated_at").cast(pa.int64()).to_pylist(),
-            _ingested(records),
-            strict=True,
-        )
-    )
+def _array(table: pa.Table, column: str) -> pa.Array:
+    return table.column(column).combine_chunks()
+
+
+def _batch(columns: Sequence[Column], arrays: Sequence[pa.Array]) -> pa.RecordBatch:
+    return pa.RecordBatch.from_arrays(list(arrays), names=[c.name for c in columns])
 
 
 def _known(values: pa.Table, names: Sequence[str]) -> pa.Table:
@@ -256,18 +255,23 @@ class KeptIds:
         return keep
 
 
-def _rows(
+# the arrays of one table's batch, from a batch of records as of the day and the type's property names
+Arrays = Callable[[ObjectTypeInfo, list[str], AsOfBatch], list[pa.Array]]
+
+
+def _batches(
     ctx: ExportContext,
     reader: IndexReader,
     types: Sequence[ObjectTypeInfo],
-    make: Callable[[ObjectTypeInfo, list[str], AsOfBatch], Iterable[Row]],
+    columns: Sequence[Column],
+    make: Arrays,
     **wanted: bool,
-) -> Iterator[Row]:
-    """Rows of a table, type by type and batch by batch of the records the export keeps as of the day."""
+) -> Iterator[pa.RecordBatch]:
+    """A table's batches, type by type and batch by batch of the records the export keeps as of the day."""
     for info in types:
         names = property_names(ctx, info)
         for batch in selected_batches(ctx, reader, info, **wanted):
-            yield from make(info, names, batch)
+            yield _batch(columns, make(info, names, batch))
 
 
 # -- OBJECTS and OBJECTS_<PLURAL> ------------------------------------------------------------------
@@ -275,57 +279,90 @@ def _rows(
 
 def produce_objects(ctx: ExportContext, spec: TableSpec) -> Iterator[TableData]:
     reader, types = index_reader(ctx), object_types(ctx)
-    rows = _rows(ctx, reader, types, _object_rows)
-    yield TableData(spec.name, spec.columns, rows, spec.primary_key, selection_notes(ctx, types))
+    batches = _batches(ctx, reader, types, spec.columns, _object_arrays)
+    yield TableData(spec.name, spec.columns, batches, spec.primary_key, selection_notes(ctx, types))
     for info in types:
+        columns = object_columns(spec, property_names(ctx, info))
         yield TableData(
             f"OBJECTS_{info.table_suffix}",
-            object_columns(spec, property_names(ctx, info)),
-            _rows(ctx, reader, [info], _wide_rows, values=True),
+            columns,
+            _batches(ctx, reader, [info], columns, _wide_arrays, values=True),
             spec.primary_key,
             ctx.selection.notes(info, _definition_names(ctx, info)),
         )
 
 
-def _object_rows(info: ObjectTypeInfo, names: list[str], batch: AsOfBatch) -> list[Row]:
-    return _prefixes(info.type_id, batch.records)
+def _object_arrays(info: ObjectTypeInfo, names: list[str], batch: AsOfBatch) -> list[pa.Array]:
+    return _shared_columns(info.type_id, batch.records)
 
 
-def _wide_rows(info: ObjectTypeInfo, names: list[str], batch: AsOfBatch) -> Iterator[Row]:
-    """One row per record: the shared columns, then each property's value as of the day (or NULL)."""
+def _wide_arrays(info: ObjectTypeInfo, names: list[str], batch: AsOfBatch) -> list[pa.Array]:
+    """The shared columns, then per property its value as of the day (or NULL), each value scattered
+    to its record's row."""
     assert batch.values is not None
     values = _known(batch.values, names)
-    grid = np.full((batch.records.num_rows, len(names)), None, dtype=object)
     rows = _record_positions(batch.records, values.column("object_id"))
     cols = pc.index_in(values.column("name"), value_set=pa.array(names, pa.string()))
-    grid[rows, cols.to_numpy(zero_copy_only=False).astype(np.int64)] = np.array(
-        values.column("value").to_pylist(), dtype=object
-    )
-    for prefix, cells in zip(_prefixes(info.type_id, batch.records), grid.tolist(), strict=True):
-        yield (*prefix, *cells)
+    cols = cols.to_numpy(zero_copy_only=False).astype(np.int64)
+    by_column = np.argsort(cols, kind="stable")  # each property's values, in record order
+    bounds = np.searchsorted(cols[by_column], np.arange(len(names) + 1))
+    value = _array(values, "value")
+    n = batch.records.num_rows
+    return [
+        *_shared_columns(info.type_id, batch.records),
+        *(_scatter(value, rows, by_column[a:b], n) for a, b in itertools.pairwise(bounds)),
+    ]
+
+
+def _scatter(values: pa.Array, rows: np.ndarray, picked: np.ndarray, n: int) -> pa.Array:
+    """An n-row column holding `values[i]` at row `rows[i]` for each i in `picked`, NULL elsewhere."""
+    at = np.full(n, -1, dtype=np.int64)
+    at[rows[picked]] = picked
+    return values.take(pa.array(at, mask=at < 0))
 
 
 # -- OBJECT_WITH_OBJECT_PROPERTIES ---------------------------------------------------------------
 
+# What json.dumps(..., ensure_ascii=False) escapes, in the order to apply it: the backslash first, so
+# the backslashes the other escapes add are not escaped again.
+_JSON_ESCAPES = tuple((c, json.dumps(c)[1:-1]) for c in ["\\", '"', *map(chr, range(0x20))])
+_NEEDS_ESCAPE = r'[\x00-\x1f"\\]'
+
 
 def produce_object_with_properties(ctx: ExportContext, spec: TableSpec) -> Iterator[TableData]:
     types = object_types(ctx)
-    rows = _rows(ctx, index_reader(ctx), types, _json_rows, values=True)
-    yield TableData(spec.name, spec.columns, rows, spec.primary_key, selection_notes(ctx, types))
+    batches = _batches(ctx, index_reader(ctx), types, spec.columns, _json_arrays, values=True)
+    yield TableData(spec.name, spec.columns, batches, spec.primary_key, selection_notes(ctx, types))
 
 
-def _json_rows(info: ObjectTypeInfo, names: list[str], batch: AsOfBatch) -> Iterator[Row]:
+def _json_arrays(info: ObjectTypeInfo, names: list[str], batch: AsOfBatch) -> list[pa.Array]:
     assert batch.values is not None
     values = _known(batch.values, names)
-    maps: list[dict[str, str]] = [{} for _ in range(batch.records.num_rows)]
-    positions = _record_positions(batch.records, values.column("object_id"))
-    # values are sorted by (record, name), so each object is filled in name order
-    for pos, name, value in zip(
-        positions.tolist(), values.column("name").to_pylist(), values.column("value").to_pylist(), strict=True
-    ):
-        maps[pos][name] = value
-    for prefix, props in zip(_prefixes(info.type_id, batch.records), maps, strict=True):
-        yield (*prefix, props)
+    rows = _record_positions(batch.records, values.column("object_id"))
+    # values are sorted by (record, name), so each object lists its properties in name order
+    properties = json_objects(batch.records.num_rows, rows, _array(values, "name"), _array(values, "value"))
+    return [*_shared_columns(info.type_id, batch.records), properties]
+
+
+def json_objects(n: int, rows: np.ndarray, keys: pa.Array, values: pa.Array) -> pa.Array:
+    """Per row 0..n-1 the JSON object of the (key, value) strings at that row (`rows` ascending), in
+    their order, exactly as `json.dumps(obj, separators=(",", ":"), ensure_ascii=False)` writes it;
+    `{}` for a row without any."""
+    pairs = pc.binary_join_element_wise('"', json_escape(keys), '":"', json_escape(values), '"', "")
+    offsets = pa.array(np.searchsorted(rows, np.arange(n + 1)).astype(np.int32))
+    members = pc.binary_join(pa.ListArray.from_arrays(offsets, pairs), ",")
+    return pc.binary_join_element_wise("{", members, "}", "")
+
+
+def json_escape(text: pa.Array) -> pa.Array:
+    """Each string as the inside of a JSON string literal; only the strings that need it are rewritten."""
+    needs = pc.match_substring_regex(text, _NEEDS_ESCAPE)
+    if not pc.any(needs).as_py():
+        return text
+    escaped = text.filter(needs)
+    for char, escape in _JSON_ESCAPES:
+        escaped = pc.replace_substring(escaped, char, escape)
+    return pc.replace_with_mask(text, needs, escaped)
 
 
 # -- OBJECT_PROPERTIES -----------------------------------------------------------------------------
@@ -333,13 +370,13 @@ def _json_rows(info: ObjectTypeInfo, names: list[str], batch: AsOfBatch) -> Iter
 
 def produce_object_properties(ctx: ExportContext, spec: TableSpec) -> Iterator[TableData]:
     types = object_types(ctx)
-    rows = _rows(ctx, index_reader(ctx), types, _value_rows, values=True)
-    yield TableData(spec.name, spec.columns, rows, spec.primary_key, selection_notes(ctx, types))
+    batches = _batches(ctx, index_reader(ctx), types, spec.columns, _value_arrays, values=True)
+    yield TableData(spec.name, spec.columns, batches, spec.primary_key, selection_notes(ctx, types))
 
 
-def _value_rows(info: ObjectTypeInfo, names: list[str], batch: AsOfBatch) -> Iterator[Row]:
+def _value_arrays(info: ObjectTypeInfo, names: list[str], batch: AsOfBatch) -> list[pa.Array]:
     assert batch.values is not None
-    return _long_rows(info, names, batch, batch.values, ())
+    return _long_arrays(info, names, batch, batch.values, ())
 
 
 # -- OBJECT_PROPERTIES_HISTORY ---------------------------------------------------------------------
@@ -347,32 +384,27 @@ def _value_rows(info: ObjectTypeInfo, names: list[str], batch: AsOfBatch) -> Ite
 
 def produce_object_properties_history(ctx: ExportContext, spec: TableSpec) -> Iterator[TableData]:
     types = object_types(ctx)
-    rows = _rows(ctx, index_reader(ctx), types, _history_rows, history=True)
-    yield TableData(spec.name, spec.columns, rows, spec.primary_key, selection_notes(ctx, types))
+    batches = _batches(ctx, index_reader(ctx), types, spec.columns, _history_arrays, history=True)
+    yield TableData(spec.name, spec.columns, batches, spec.primary_key, selection_notes(ctx, types))
 
 
-def _history_rows(info: ObjectTypeInfo, names: list[str], batch: AsOfBatch) -> Iterator[Row]:
+def _history_arrays(info: ObjectTypeInfo, names: list[str], batch: AsOfBatch) -> list[pa.Array]:
     assert batch.history is not None
-    return _long_rows(info, names, batch, batch.history, ("source_type", "source_id", "updated_by_user_id"))
+    return _long_arrays(info, names, batch, batch.history, ("source_type", "source_id", "updated_by_user_id"))
 
 
-def _long_rows(
+def _long_arrays(
     info: ObjectTypeInfo, names: list[str], batch: AsOfBatch, table: pa.Table, extra: tuple[str, ...]
-) -> Iterator[Row]:
+) -> list[pa.Array]:
     """One row per (record, property, value): the shared columns of OBJECT_PROPERTIES and its history."""
     table = _known(table, names)
-    ingested = _ingested(batch.records)
     positions = _record_positions(batch.records, table.column("object_id"))
-    return zip(
-        [info.type_id] * table.num_rows,
-        table.column("object_id").to_pylist(),
-        table.column("name").to_pylist(),
-        table.column("value").to_pylist(),
-        table.column("timestamp").cast(pa.int64()).to_pylist(),
-        [ingested[p] for p in positions.tolist()],
-        *(table.column(c).to_pylist() for c in extra),
-        strict=True,
-    )
+    return [
+        pa.repeat(info.type_id, table.num_rows),
+        *(_array(table, c) for c in ("object_id", "name", "value", "timestamp")),
+        _array(batch.records, "ingested_at").take(pa.array(positions)),
+        *(_array(table, c) for c in extra),
+    ]
 
 
 # -- ASSOCIATIONS and ASSOCIATIONS_<FROM>_TO_<TO> ---------------------------------------------------
@@ -401,15 +433,30 @@ def _member(values: np.ndarray, sorted_ids: np.ndarray) -> np.ndarray:
     return sorted_ids[at] == values
 
 
-def _pair_rows(
-    reader: IndexReader, live: KeptIds, from_type: str, to_type: str
-) -> Iterator[tuple[pa.RecordBatch, int]]:
+def _pair_rows(reader: IndexReader, live: KeptIds, from_type: str, to_type: str) -> Iterator[pa.RecordBatch]:
     """The pair's association batches, restricted to records the export keeps as of the day."""
     for batch in reader.association_batches(from_type, to_type):
         keep = _member(batch.column("from_id").to_numpy(), live(from_type)) & _member(
             batch.column("to_id").to_numpy(), live(to_type)
         )
         yield batch.filter(pa.array(keep))
+
+
+def _primary(category: pa.Array, label: pa.Array) -> pa.Array:
+    """ISPRIMARY per row, `is_primary` evaluated once per distinct (category, label)."""
+    categories, category_codes = _codes(category)
+    labels, label_codes = _codes(label)
+    width = len(labels)
+    pairs, row_pair = np.unique(category_codes * width + label_codes, return_inverse=True)
+    flags = [is_primary(categories[p // width], labels[p % width]) for p in pairs.tolist()]
+    return pa.array(np.array(flags, dtype=bool)[row_pair])
+
+
+def _codes(values: pa.Array) -> tuple[list[str | None], np.ndarray]:
+    """The distinct values (None last) and each row's position among them."""
+    encoded = pc.dictionary_encode(values)
+    distinct = [*encoded.dictionary.to_pylist(), None]
+    return distinct, encoded.indices.fill_null(len(distinct) - 1).to_numpy().astype(np.int64)
 
 
 def produce_associations(ctx: ExportContext, spec: TableSpec) -> Iterator[TableData]:
@@ -422,34 +469,29 @@ def produce_associations(ctx: ExportContext, spec: TableSpec) -> Iterator[TableD
         *selection_notes(ctx, list(types.values())),
     ]
 
-    def combined() -> Iterator[Row]:
+    def combined() -> Iterator[pa.RecordBatch]:
         for from_type, to_type in pairs:
             for batch in _pair_rows(reader, live, from_type, to_type):
                 n = batch.num_rows
-                yield from zip(
-                    [from_type] * n,
-                    batch.column("from_id").to_pylist(),
-                    [to_type] * n,
-                    batch.column("to_id").to_pylist(),
-                    batch.column("type_id").to_pylist(),
-                    batch.column("category").to_pylist(),
-                    batch.column("label").to_pylist(),
-                    batch.column("ingested_at").cast(pa.int64()).to_pylist(),
-                    strict=True,
+                yield _batch(
+                    spec.columns,
+                    [
+                        pa.repeat(from_type, n),
+                        batch.column("from_id"),
+                        pa.repeat(to_type, n),
+                        *(batch.column(c) for c in ("to_id", "type_id", "category", "label", "ingested_at")),
+                    ],
                 )
 
-    def per_pair(from_type: str, to_type: str) -> Iterator[Row]:
+    def per_pair(from_type: str, to_type: str, columns: list[Column]) -> Iterator[pa.RecordBatch]:
         for batch in _pair_rows(reader, live, from_type, to_type):
-            categories, labels = batch.column("category").to_pylist(), batch.column("label").to_pylist()
-            yield from zip(
-                batch.column("from_id").to_pylist(),
-                batch.column("to_id").to_pylist(),
-                batch.column("type_id").to_pylist(),
-                categories,
-                labels,
-                [is_primary(c, label) for c, label in zip(categories, labels, strict=True)],
-                batch.column("ingested_at").cast(pa.int64()).to_pylist(),
-                strict=True,
+            yield _batch(
+                columns,
+                [
+                    *(batch.column(c) for c in ("from_id", "to_id", "type_id", "category", "label")),
+                    _primary(batch.column("category"), batch.column("label")),
+                    batch.column("ingested_at"),
+                ],
             )
 
     yield TableData(spec.name, spec.columns, combined(), spec.primary_key, notes)
@@ -459,7 +501,7 @@ def produce_associations(ctx: ExportContext, spec: TableSpec) -> Iterator[TableD
         yield TableData(
             f"ASSOCIATIONS_{src.table_suffix}_TO_{dst.table_suffix}",
             columns,
-            per_pair(from_type, to_type),
+            per_pair(from_type, to_type, columns),
             (columns[0].name, columns[1].name, columns[2].name),
             notes,
         )
@@ -495,7 +537,7 @@ def check_values_match_history(ctx: ExportContext, written: list[WrittenTable]) 
             assert batch.history is not None
             _add_hashes(expected, info.type_id, _latest_by_grouping(_known(batch.history, names)))
     actual: dict[str, tuple[int, int]] = {}
-    for batch in _read_parts(ctx, table):
+    for batch in read_parts(ctx, table):
         for type_id in pc.unique(batch.column("OBJECTTYPEID")).to_pylist():
             rows = batch.filter(pc.equal(batch.column("OBJECTTYPEID"), type_id))
             _add_hashes(
@@ -533,35 +575,6 @@ def _latest_by_grouping(history: pa.Table) -> pa.Table:
 
 
 def _add_hashes(into: dict[str, tuple[int, int]], type_id: str, rows: pa.Table) -> None:
-    frame = pd.DataFrame(
-        {
-            "object_id": rows.column("object_id").to_numpy(),
-            "name": rows.column("name").to_pylist(),
-            "value": rows.column("value").to_pylist(),
-            "timestamp": rows.column("timestamp").cast(pa.int64()).to_numpy(zero_copy_only=False),
-        }
-    )
-    digest = int(pd.util.hash_pandas_object(frame, index=False).to_numpy().sum(dtype=np.uint64))
+    digest = int(row_hashes(rows).sum(dtype=np.uint64))
     count, total = into.get(type_id, (0, 0))
-    into[type_id] = (count + len(frame), (total + digest) % (1 << 64))
-
-
-def _read_parts(ctx: ExportContext, table: str) -> Iterator[pa.RecordBatch]:
-    """A written table as batches of about a MB of CSV (every column a string, NULL as None), read
-    part after part through a streaming gzip reader: memory holds one batch, not the table."""
-    manifest = read_manifest(ctx.destination, ctx.day.isoformat(), table)
-    if manifest is None:
-        return
-    names = [c["name"] for c in manifest["columns"]]
-    convert = pa_csv.ConvertOptions(
-        column_types=dict.fromkeys(names, pa.string()),
-        null_values=[""],
-        strings_can_be_null=True,
-        quoted_strings_can_be_null=False,  # "" is an empty string, not NULL
-    )
-    parse = pa_csv.ParseOptions(newlines_in_values=True)
-    for part in manifest["parts"]:
-        with ctx.destination.open_read(part["key"]) as raw:
-            yield from pa_csv.open_csv(
-                pa.input_stream(raw, compression="gzip"), parse_options=parse, convert_options=convert
-            )
+    into[type_id] = (count + rows.num_rows, (total + digest) % (1 << 64))

@@ -4,13 +4,20 @@ Every table of the export (DESIGN section 4) is one `TableSpec` in `registry.TAB
 builds one asset per spec; a spec's `produce` yields the combined table first and then, for tables such
 as OBJECTS or EVENTS, one `TableData` per object or event type (OBJECTS_CONTACTS, ...), all written by the
 same asset because the set of types is only known at run time.
+
+A table streams either row tuples (the small tables) or Arrow record batches in the table's column
+order (the CRM tables, which go from the index to the CSV without per-row Python); `TableData.chunks`
+is the one way the writer and the checks consume both.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
+
+import pyarrow as pa
 
 from hubspot_pipeline.store import Column
 
@@ -18,6 +25,8 @@ if TYPE_CHECKING:
     from hubspot_pipeline.tables.context import ExportContext
 
 Row = Sequence[Any]
+# A piece of a table's stream: an Arrow batch as produced, or a list of row tuples.
+Chunk = pa.RecordBatch | list[Row]
 
 
 def columns(*pairs: tuple[str, str]) -> tuple[Column, ...]:
@@ -48,28 +57,48 @@ class Reference:
 
 @dataclass(frozen=True)
 class CustomCheck:
-    """A blocking check beyond key uniqueness and references, evaluated after the spec's tables are written.
+    """A check beyond key uniqueness and references, evaluated after the spec's tables are written and
+    before they are published. A blocking one (the default) keeps the tables unpublished when it fails;
+    a non-blocking one is an alert about the data the table reports (the table is still right).
 
     `evaluate(ctx, written)` gets the export context and the `WrittenTable`s of the run (combined table
-    first) and returns a `CheckOutcome` named `name`.
+    first) and returns a `CheckOutcome` named `name`. `ctx.destination` shows the run's tables as if
+    published, so a check that reads a table back (`read_table`, `read_manifest`) reads the new parts.
     """
 
     name: str
     description: str
     evaluate: Callable[..., Any]
+    blocking: bool = True
 
 
 @dataclass
 class TableData:
-    """One table's rows for one day, as produced by a spec (rows are streamed, never held)."""
+    """One table's rows for one day, as produced by a spec (streamed, never held): row tuples, or
+    Arrow record batches whose columns are the table's, in order."""
 
     name: str
     columns: Sequence[Column]
-    rows: Iterable[Row]
+    rows: Iterable[Row] | Iterable[pa.RecordBatch]
     primary_key: tuple[str, ...]
     notes: list[str] = field(default_factory=list)
     # figures the asset reports next to its row count (e.g. SYNC_HEALTH's per type)
     metadata: dict[str, Any] = field(default_factory=dict)
+
+    def chunks(self, rows_per_chunk: int = 50_000) -> Iterator[Chunk]:
+        """The stream in order: each Arrow batch as produced, or the rows in lists of at most
+        `rows_per_chunk` (a stream is all batches or all rows)."""
+        items = iter(self.rows)
+        first = next(items, None)
+        if first is None:
+            return
+        stream = itertools.chain([first], items)
+        if isinstance(first, pa.RecordBatch):
+            yield from cast(Iterator[pa.RecordBatch], stream)
+            return
+        rows = cast(Iterator[Row], stream)
+        while chunk := list(itertools.islice(rows, rows_per_chunk)):
+            yield chunk
 
 
 @dataclass(frozen=True)
