@@ -191,11 +191,8 @@ class IndexReader:
     def id_ranges(self, type_id: str) -> Iterator[tuple[int, int]]:
         """Consecutive ranges of the type's ids, each about `BATCH_HISTORY_ROWS` history rows."""
         segments = self._segments(type_id)
-        records = sum(s.record_count for _, s in segments)
-        if records == 0:
+        if not sum(s.record_count for _, s in segments):
             return
-        per_record = max(1.0, sum(s.history_rows for _, s in segments) / records)
-        size = int(min(MAX_BATCH_RECORDS, max(MIN_BATCH_RECORDS, BATCH_HISTORY_ROWS / per_record)))
         ids = np.unique(
             np.concatenate(
                 [
@@ -204,6 +201,9 @@ class IndexReader:
                 ]
             )
         )
+        # per distinct record: a record is listed once per generation (or version) that read it
+        per_record = max(1.0, sum(s.history_rows for _, s in segments) / len(ids))
+        size = int(min(MAX_BATCH_RECORDS, max(MIN_BATCH_RECORDS, BATCH_HISTORY_ROWS / per_record)))
         for start in range(0, len(ids), size):
             chunk = ids[start : start + size]
             yield int(chunk[0]), int(chunk[-1])
