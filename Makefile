@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@echo "installing the project into $(VENV) (log: $(VENV)/install.log)"
 	@$(BIN)/python -m pip install -e '.[dev]' > $(VENV)/install.log 2>&1 || (tail -n 30 $(VENV)/install.log; exit 1)
-	@$(BIN)/python -c "import dagster, dagster_aws, moto, hubspot, pandas, pyarrow, requests"
+	@$(BIN)/python -c "import dagster, dagster_aws, moto, hubspot, pandas, pyarrow, requests, xdist, zlib_ng"
 	@touch $(STAMP)
 
 $(DAGSTER_HOME)/dagster.yaml: dagster.yaml
@@ -27,7 +27,7 @@ run: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 test: $(STAMP)
 	$(BIN)/ruff check hubspot_pipeline hubspot_pipeline_tests bench
 	$(BIN)/ruff format --check hubspot_pipeline hubspot_pipeline_tests bench
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 # The Dagster UI on this code location (with the sandbox when HUBSPOT_ACCESS_TOKEN is unset).
 ui: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
