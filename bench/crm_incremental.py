@@ -24,8 +24,9 @@ from hubspot_pipeline.hubspot import HubSpotClient
 from hubspot_pipeline.sandbox import Sandbox, SandboxConfig
 from hubspot_pipeline.store import LocalDestination
 from hubspot_pipeline.sync.association_refresh import lead_pairs
-from hubspot_pipeline.sync.full_sync import ASSOCIATION_BATCH, BATCH_READ, sync_index, sync_plan
+from hubspot_pipeline.sync.full_sync import ASSOCIATION_BATCH, BATCH_READ, sync_plan
 from hubspot_pipeline.sync.incremental import IncrementalSettings
+from hubspot_pipeline.sync.index_sync import sync_index
 from hubspot_pipeline.tables.context import ExportContext
 from hubspot_pipeline.tables.export import export_spec
 from hubspot_pipeline.tables.registry import SPECS

@@ -39,7 +39,8 @@ def step(name: str, base_url: str, root: str) -> dict[str, object]:
     """One step in this process; returns its figures."""
     from hubspot_pipeline.hubspot import HubSpotClient
     from hubspot_pipeline.store import LocalDestination
-    from hubspot_pipeline.sync.full_sync import sync_index, sync_plan
+    from hubspot_pipeline.sync.full_sync import sync_plan
+    from hubspot_pipeline.sync.index_sync import sync_index
     from hubspot_pipeline.tables.context import ExportContext
     from hubspot_pipeline.tables.export import export_spec
     from hubspot_pipeline.tables.registry import SPECS
@@ -54,9 +55,14 @@ def step(name: str, base_url: str, root: str) -> dict[str, object]:
             export_spec(ctx, SPECS[table])
         plan = sync_plan(*(ctx.snapshot(s).data for s in ("schemas", "properties", "association_labels")))
         outcome = sync_index(ctx.destination, ctx.as_of, ctx.run_id, lambda: client, lambda: plan)
-        assert outcome.generation is not None
-        live = outcome.generation.stats["live_records"]
-        figures |= {"api_calls": outcome.api_calls, "api_calls_floor": outcome.api_calls_floor}
+        # with --keep on a folder already synced, the sync is skipped: its figures are the index's
+        generation = outcome.generation or outcome.manifest.generations[0]
+        live = generation.stats["live_records"]
+        figures |= {
+            "api_calls": generation.stats["api_calls"],
+            "api_calls_floor": generation.stats["api_calls_floor"],
+            "reused_index": not outcome.synced,
+        }
         figures["rows"] = sum(live.values())  # type: ignore[attr-defined]
     else:
         result = export_spec(ctx, SPECS[name])

@@ -96,8 +96,9 @@ def day_of(generation: int) -> date:
 
 def sync_day(sandbox: Any, root: Path, day: date) -> None:
     """One day's run: the definition tables, then the index sync (as crm_incremental.py)."""
-    from hubspot_pipeline.sync.full_sync import sync_index, sync_plan
+    from hubspot_pipeline.sync.full_sync import sync_plan
     from hubspot_pipeline.sync.incremental import IncrementalSettings
+    from hubspot_pipeline.sync.index_sync import sync_index
     from hubspot_pipeline.tables.context import ExportContext
     from hubspot_pipeline.tables.export import export_spec
     from hubspot_pipeline.tables.registry import SPECS

@@ -19,7 +19,7 @@ from hubspot_pipeline.hubspot import HubSpotClient
 from hubspot_pipeline.sandbox import Sandbox, SandboxConfig
 from hubspot_pipeline.store import LocalDestination, read_table
 from hubspot_pipeline.sync.compaction import compact_index
-from hubspot_pipeline.sync.full_sync import sync_index, sync_plan
+from hubspot_pipeline.sync.full_sync import sync_plan
 from hubspot_pipeline.sync.incremental import IncrementalSettings
 from hubspot_pipeline.sync.index import (
     COMPACTED,
@@ -31,6 +31,7 @@ from hubspot_pipeline.sync.index import (
     save_manifest,
 )
 from hubspot_pipeline.sync.index_reader import READ_STATS
+from hubspot_pipeline.sync.index_sync import sync_index
 from hubspot_pipeline.sync.index_writer import SegmentFile
 from hubspot_pipeline.tables.context import ExportContext
 from hubspot_pipeline.tables.export import export_spec

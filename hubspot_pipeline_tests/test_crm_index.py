@@ -35,7 +35,6 @@ from hubspot_pipeline.sync.full_sync import (
     Watermark,
     api_call_floor,
     sync_associations,
-    sync_index,
     sync_plan,
 )
 from hubspot_pipeline.sync.index import (
@@ -52,6 +51,7 @@ from hubspot_pipeline.sync.index import (
     to_ms,
 )
 from hubspot_pipeline.sync.index_reader import IndexReader
+from hubspot_pipeline.sync.index_sync import sync_index
 from hubspot_pipeline.sync.index_writer import SegmentFile
 from hubspot_pipeline.sync.timestamps import iso_ms
 

@@ -30,8 +30,9 @@ from hubspot_pipeline.defs.sync_asset import CRM_INDEX_KEY, crm_index
 from hubspot_pipeline.sandbox import Sandbox, SandboxConfig
 from hubspot_pipeline.sandbox.model import RecordView
 from hubspot_pipeline.store import Destination, LocalDestination, open_destination, read_manifest, read_table
-from hubspot_pipeline.sync.full_sync import sync_index, sync_plan
+from hubspot_pipeline.sync.full_sync import sync_plan
 from hubspot_pipeline.sync.incremental import EXACT
+from hubspot_pipeline.sync.index_sync import sync_index
 from hubspot_pipeline.sync.timestamps import iso_ms
 from hubspot_pipeline.tables.context import ExportContext
 from hubspot_pipeline.tables.crm_tables import (

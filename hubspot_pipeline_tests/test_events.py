@@ -15,8 +15,9 @@ from hubspot_pipeline.hubspot import HubSpotClient
 from hubspot_pipeline.sandbox import Sandbox, SandboxConfig
 from hubspot_pipeline.store import LocalDestination, read_table
 from hubspot_pipeline.sync.events_backfill import load_progress, run_backfill
-from hubspot_pipeline.sync.full_sync import sync_index, sync_plan
+from hubspot_pipeline.sync.full_sync import sync_plan
 from hubspot_pipeline.sync.index_reader import IndexReader
+from hubspot_pipeline.sync.index_sync import sync_index
 from hubspot_pipeline.tables.context import ExportContext
 from hubspot_pipeline.tables.export import export_spec
 from hubspot_pipeline.tables.registry import SPECS

@@ -18,9 +18,10 @@ from hubspot_pipeline.sandbox import Sandbox, SandboxConfig
 from hubspot_pipeline.store import LocalDestination, read_table
 from hubspot_pipeline.sync import association_refresh, incremental
 from hubspot_pipeline.sync.change_search import windowed_ids
-from hubspot_pipeline.sync.full_sync import sync_index, sync_plan
+from hubspot_pipeline.sync.full_sync import sync_plan
 from hubspot_pipeline.sync.incremental import EXACT, IncrementalSettings
 from hubspot_pipeline.sync.index import IndexManifest, load_manifest, save_manifest, to_ms
+from hubspot_pipeline.sync.index_sync import sync_index
 from hubspot_pipeline.tables.context import ExportContext
 from hubspot_pipeline.tables.export import export_spec
 from hubspot_pipeline.tables.registry import SPECS

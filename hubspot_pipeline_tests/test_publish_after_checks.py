@@ -25,8 +25,9 @@ from hubspot_pipeline.defs.resources import ExportStoreResource, HubSpotResource
 from hubspot_pipeline.hubspot import HubSpotClient
 from hubspot_pipeline.sandbox import Sandbox, SandboxConfig
 from hubspot_pipeline.store import Column, LocalDestination, TableWriter, read_manifest, read_table
-from hubspot_pipeline.sync.full_sync import sync_index, sync_plan
+from hubspot_pipeline.sync.full_sync import sync_plan
 from hubspot_pipeline.sync.incremental import EXACT
+from hubspot_pipeline.sync.index_sync import sync_index
 from hubspot_pipeline.tables.context import ExportContext
 from hubspot_pipeline.tables.export import ExportOutcome, export_spec
 from hubspot_pipeline.tables.registry import SPECS

@@ -25,9 +25,10 @@ from hubspot_pipeline.sandbox import Sandbox, SandboxConfig
 from hubspot_pipeline.sandbox.model.catalog import CONTACTS
 from hubspot_pipeline.store import LocalDestination, read_manifest, read_table
 from hubspot_pipeline.sync.definitions import present_types
-from hubspot_pipeline.sync.full_sync import sync_index, sync_plan
+from hubspot_pipeline.sync.full_sync import sync_plan
 from hubspot_pipeline.sync.index import load_manifest
 from hubspot_pipeline.sync.index_reader import AsOfBatch
+from hubspot_pipeline.sync.index_sync import sync_index
 from hubspot_pipeline.sync.selection import Selection, SyncSettingsError, load_selection, parse_selection
 from hubspot_pipeline.tables.context import ExportContext
 from hubspot_pipeline.tables.export import ExportOutcome, export_spec

@@ -7,8 +7,9 @@ import dagster as dg
 from hubspot_pipeline.defs.assets import HUBSPOT_POOL, KEY_PREFIX, asset_key
 from hubspot_pipeline.defs.partitions import daily_partitions
 from hubspot_pipeline.defs.resources import ExportStoreResource, HubSpotResource
-from hubspot_pipeline.sync.full_sync import SyncPlan, sync_index, sync_plan
+from hubspot_pipeline.sync.full_sync import SyncPlan, sync_plan
 from hubspot_pipeline.sync.incremental import IncrementalSettings
+from hubspot_pipeline.sync.index_sync import sync_index
 from hubspot_pipeline.sync.selection import load_selection
 from hubspot_pipeline.sync.timestamps import iso_ms
 from hubspot_pipeline.tables.context import ExportContext

@@ -55,11 +55,10 @@ from hubspot_pipeline.sync.index import (
     generation_prefix,
     load_manifest,
     save_manifest,
-    segment_key,
     to_ms,
 )
 from hubspot_pipeline.sync.index_reader import IndexReader, constant_ms, dedupe_history
-from hubspot_pipeline.sync.index_writer import SegmentFile
+from hubspot_pipeline.sync.index_writer import SegmentFile, upload_segment
 
 _PLAIN_COLUMNS = ["object_id", "created_at", "updated_at", "archived", "archived_at"]
 _LAST_ID = np.iinfo(np.int64).max
@@ -167,16 +166,7 @@ def _compact_type(
             records_out.append(_versions(manifest, marks, versions))
             rows = pa.concat_tables([h.upto(hi) for h in history])
             history_out.append(dedupe_history(rows))
-        records_key = segment_key(gen, type_id, "records", COMPACTED)
-        history_key = segment_key(gen, type_id, "history", COMPACTED)
-        return RecordSegment(
-            type_id=type_id,
-            part=COMPACTED,
-            records=records_key,
-            history=history_key,
-            record_count=records_out.upload(destination, records_key),
-            history_rows=history_out.upload(destination, history_key),
-        )
+        return upload_segment(destination, gen, type_id, COMPACTED, records_out, history_out)
 
 
 def _versions(

@@ -31,8 +31,8 @@ import math
 import tempfile
 from array import array
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -40,7 +40,6 @@ import pyarrow as pa
 
 from hubspot_pipeline.hubspot import HubSpotClient
 from hubspot_pipeline.store import Destination
-from hubspot_pipeline.sync.compaction import compact_index
 from hubspot_pipeline.sync.definitions import present_types
 from hubspot_pipeline.sync.events import ACTIVITY_PROPERTIES
 from hubspot_pipeline.sync.index import (
@@ -54,17 +53,15 @@ from hubspot_pipeline.sync.index import (
     RecordSegment,
     association_key,
     generation_id,
-    load_manifest,
     save_manifest,
-    segment_key,
 )
-from hubspot_pipeline.sync.index_writer import RowSink, SegmentFile
+from hubspot_pipeline.sync.index_writer import RowSink, SegmentFile, upload_segment
 from hubspot_pipeline.sync.object_types import ObjectTypeInfo, modified_property
 from hubspot_pipeline.sync.selection import EVERYTHING, Selection
 from hubspot_pipeline.sync.timestamps import iso_ms, parse_ts
 
 if TYPE_CHECKING:
-    from hubspot_pipeline.sync.incremental import IncrementalSettings
+    pass
 
 LIST_PAGE = 100  # GET /crm/v3/objects/{type}: at most 100 per page
 BATCH_READ = 100  # POST .../batch/read: at most 100 inputs, with or without propertiesWithHistory
@@ -155,22 +152,6 @@ class SyncStats:
         }
 
 
-def upload_segment(
-    destination: Destination, gen: str, type_id: str, part: str, records: SegmentFile, history: SegmentFile
-) -> RecordSegment:
-    """Upload one part's records and history files and describe them as a segment of the manifest."""
-    records_key = segment_key(gen, type_id, "records", part)
-    history_key = segment_key(gen, type_id, "history", part)
-    return RecordSegment(
-        type_id=type_id,
-        part=part,
-        records=records_key,
-        history=history_key,
-        record_count=records.upload(destination, records_key),
-        history_rows=history.upload(destination, history_key),
-    )
-
-
 def api_call_floor(records: Mapping[str, tuple[int, int]], pairs: Iterable[tuple[int, int]]) -> int:
     """The fewest calls a full sync needs (module docstring): records = type -> (live, archived),
     pairs = (from-type live ids, continuation inputs) per ordered pair."""
@@ -208,38 +189,6 @@ class Watermark:
 
     def result(self, fallback: datetime) -> str:
         return iso_ms(self.value or fallback) or ""
-
-
-def sync_index(
-    destination: Destination,
-    as_of: datetime,
-    run_id: str,
-    client_factory: Callable[[], HubSpotClient],
-    plan_factory: Callable[[], SyncPlan],
-    log: logging.Logger | None = None,
-    settings: IncrementalSettings | None = None,
-) -> SyncOutcome:
-    """Bring the index past `as_of`: nothing to do (and no call) when it already is, a full sync for
-    an empty index, else an incremental one (`incremental.py`)."""
-    from hubspot_pipeline.sync.incremental import (  # builds on this module
-        IncrementalSettings,
-        incremental_sync,
-    )
-
-    log = log or logging.getLogger(__name__)
-    manifest = load_manifest(destination)
-    if manifest.synced_past(as_of):
-        log.info("index synced up to %s, past %s: no sync needed", iso_ms(manifest.watermark), iso_ms(as_of))
-        return SyncOutcome(False, manifest)
-    if not manifest.generations:
-        return full_sync(client_factory(), destination, plan_factory(), manifest, run_id, log)
-    settings = settings or IncrementalSettings()
-    outcome = incremental_sync(
-        client_factory(), destination, plan_factory(), manifest, run_id, as_of, log, settings
-    )
-    if outcome.manifest.since_compaction() >= settings.compact_after:
-        outcome = replace(outcome, manifest=compact_index(destination, run_id, log=log))
-    return outcome
 
 
 def full_sync(

@@ -71,7 +71,6 @@ from hubspot_pipeline.sync.full_sync import (
     Watermark,
     _history_table,
     _records_table,
-    upload_segment,
 )
 from hubspot_pipeline.sync.index import (
     HISTORY_SCHEMA,
@@ -84,7 +83,7 @@ from hubspot_pipeline.sync.index import (
     to_ms,
 )
 from hubspot_pipeline.sync.index_reader import DISTINCT_HISTORY_COLUMNS, IndexReader
-from hubspot_pipeline.sync.index_writer import SegmentFile
+from hubspot_pipeline.sync.index_writer import SegmentFile, upload_segment
 from hubspot_pipeline.sync.object_types import modified_property
 from hubspot_pipeline.sync.timestamps import iso_ms
 

@@ -12,6 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from hubspot_pipeline.store import Destination
+from hubspot_pipeline.sync.index import RecordSegment, segment_key
 
 # Row groups of at most this many rows or bytes (of Arrow memory, whichever comes first): large
 # enough for good compression, small enough that a reader scanning a range of ids decompresses
@@ -92,3 +93,19 @@ class SegmentFile:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.discard()  # a no-op after `upload`; otherwise the local file is dropped
+
+
+def upload_segment(
+    destination: Destination, gen: str, type_id: str, part: str, records: SegmentFile, history: SegmentFile
+) -> RecordSegment:
+    """Upload one part's records and history files and describe them as a segment of the manifest."""
+    records_key = segment_key(gen, type_id, "records", part)
+    history_key = segment_key(gen, type_id, "history", part)
+    return RecordSegment(
+        type_id=type_id,
+        part=part,
+        records=records_key,
+        history=history_key,
+        record_count=records.upload(destination, records_key),
+        history_rows=history.upload(destination, history_key),
+    )
