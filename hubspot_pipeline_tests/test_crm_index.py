@@ -27,6 +27,7 @@ import pytest
 from hubspot_pipeline.hubspot import HubSpotClient, HubSpotTransientError
 from hubspot_pipeline.sandbox import Sandbox, SandboxConfig
 from hubspot_pipeline.store import LocalDestination
+from hubspot_pipeline.sync import full_sync
 from hubspot_pipeline.sync.definitions import fetch_association_labels, fetch_properties, fetch_schemas
 from hubspot_pipeline.sync.full_sync import (
     ASSOCIATION_PAGE,
@@ -396,3 +397,67 @@ def test_calls_within_ten_percent_of_the_floor_at_small(tmp_path: Path) -> None:
             if from_id == hub
         }
         assert len(got) == expected
+
+
+class Killed(RuntimeError):
+    pass
+
+
+def _index_state(root: Path) -> dict[object, object]:
+    """What the index serves, every type and pair, without INGESTEDAT (the time of the fetch)."""
+    reader = IndexReader(LocalDestination(root))
+    state: dict[object, object] = {}
+    for type_id in reader.manifest.type_ids():
+        batches = list(reader.as_of_batches(type_id, AS_OF, history=True))
+        state[type_id] = (
+            [r for b in batches for r in b.records.drop_columns(["ingested_at"]).to_pylist()],
+            [h for b in batches for h in b.history.to_pylist()],  # type: ignore[union-attr]
+        )
+    for pair in reader.manifest.pairs():
+        state[pair] = sorted(
+            (r["from_id"], r["to_id"], r["type_id"], r["label"] or "")
+            for b in reader.association_batches(*pair)
+            for r in b.to_pylist()
+        )
+    return state
+
+
+def _dying_client(sandbox: Sandbox, kill_after: int) -> RecordingClient:
+    """A client whose process dies before its call number `kill_after + 1`."""
+    client = RecordingClient(sandbox.base_url)
+    request, sent = client.request, [0]
+
+    def dying(*args: Any, **kwargs: Any) -> Any:
+        sent[0] += 1
+        if sent[0] > kill_after:
+            raise Killed("SIGKILL")
+        return request(*args, **kwargs)
+
+    client.request = dying  # type: ignore[method-assign]
+    return client
+
+
+def test_a_killed_first_sync_resumes_where_it_stopped(
+    sandbox: Sandbox, plan: SyncPlan, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Chunks of one page (100 records) and one file per pair: killed at several points, the next run
+    re-reads only the chunk or pair in progress, and the index ends the same as an uninterrupted one."""
+    monkeypatch.setattr(full_sync, "CHECKPOINT_RECORDS", 100)
+    monkeypatch.setattr(full_sync, "ASSOCIATION_FILE_ROWS", 1)
+    whole, _ = run_sync(sandbox, tmp_path / "whole", plan)
+    total = whole.api_calls
+    expected = _index_state(tmp_path / "whole")
+    for kill_after in (7, total // 2, total - 3):
+        root = tmp_path / f"killed-{kill_after}"
+        client = _dying_client(sandbox, kill_after)
+        with pytest.raises(Killed):
+            sync_index(LocalDestination(root), AS_OF, "killed01-run", lambda c=client: c, lambda: plan)
+        assert load_manifest(LocalDestination(root)).generations == []  # nothing visible yet
+        resumed, again = run_sync(sandbox, root, plan)
+        spent = len(again.sent)
+        # at most one chunk (a list page and a batch read) or one pair's call is read twice
+        assert spent <= total - kill_after + 2, (kill_after, spent)
+        # the generation counts the calls its data took: those checkpointed before the kill, then these
+        assert resumed.api_calls == total
+        assert _index_state(root) == expected, kill_after
+        assert not (root / "_state" / "index" / "full-sync-progress.json").exists()

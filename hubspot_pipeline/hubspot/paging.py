@@ -59,18 +59,35 @@ def paginate_cursor(
     results_key: str = "results",
     page_size: int = 100,
 ) -> Iterator[list[dict[str, Any]]]:
+    for page, _ in cursor_pages(client, path, params, results_key=results_key, page_size=page_size):
+        yield page
+
+
+def cursor_pages(
+    client: Requester,
+    path: str,
+    params: Mapping[str, Any] | None = None,
+    *,
+    results_key: str = "results",
+    page_size: int = 100,
+    after: str | None = None,
+) -> Iterator[tuple[list[dict[str, Any]], str | None]]:
+    """`paginate_cursor` from the cursor `after` (None: the first page), each page with the cursor of
+    the next one (None after the last), so a reader can checkpoint where it is and resume there."""
     query: dict[str, Any] = {**(params or {}), "limit": page_size}
+    if after is not None:
+        query["after"] = after
     seen: set[str] = set()
     while True:
         page = client.get(path, query)
-        yield list(page.get(results_key) or [])
-        after = _next_after(page)
-        if after is None:
+        nxt = _next_after(page)
+        yield list(page.get(results_key) or []), nxt
+        if nxt is None:
             return
-        if after in seen:
-            raise _stuck(path, after)
-        seen.add(after)
-        query["after"] = after
+        if nxt in seen:
+            raise _stuck(path, nxt)
+        seen.add(nxt)
+        query["after"] = nxt
 
 
 def paginate_search(

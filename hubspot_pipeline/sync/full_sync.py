@@ -19,29 +19,42 @@ X_p = sum over records with k > 500 associations of (ceil(k / 500) - 1):
     + sum_p ceil((N_p + X_p) / 1000)
 
 Pages stream into segment files (`index_writer`), so memory is bounded by a batch plus 8 bytes per
-live id (kept to ask for associations). The new generation is listed in the index manifest only
-after every segment is uploaded. An index that is behind the day gets another full sync, appended
+live id (kept to ask for associations). Records are uploaded in chunks and associations in files of
+whole pairs, each checkpointed (`full_sync_progress`): a run killed midway is resumed by the next,
+which re-reads only the chunk or association file that was in progress. The new generation is
+listed in the index manifest only after every segment is uploaded. An index that is behind the day gets another full sync, appended
 as a new generation (an incremental sync, fetching only what changed, is the next step).
 """
 
 from __future__ import annotations
 
+import io
 import logging
 import math
 import tempfile
 from array import array
 from collections import deque
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from hubspot_pipeline.hubspot import HubSpotClient
+from hubspot_pipeline.hubspot.paging import cursor_pages
 from hubspot_pipeline.store import Destination
 from hubspot_pipeline.sync.definitions import present_types
 from hubspot_pipeline.sync.events import ACTIVITY_PROPERTIES
+from hubspot_pipeline.sync.full_sync_progress import (
+    ASSOCIATION_FILE_ROWS,
+    CHECKPOINT_RECORDS,
+    FullSyncProgress,
+    PairProgress,
+    PartProgress,
+    plan_fingerprint,
+)
 from hubspot_pipeline.sync.index import (
     ASSOCIATION_SCHEMA,
     HISTORY_SCHEMA,
@@ -199,19 +212,46 @@ def full_sync(
     run_id: str,
     log: logging.Logger,
 ) -> SyncOutcome:
-    """Read every record, history and association of `plan` into a new generation; list it last."""
-    gen = generation_id(manifest.next_position(), run_id)
-    ingested_at = iso_ms(datetime.now(UTC)) or ""
+    """Read every record, history and association of `plan` into a new generation; list it last.
+    A run killed midway is resumed by the next one from its checkpoints (`full_sync_progress`)."""
+    fingerprint = plan_fingerprint([t.type_id for t in plan.types], plan.properties, plan.pairs)
+    progress = FullSyncProgress.load(destination)
+    if progress is not None and progress.plan != fingerprint:
+        log.info("the sync plan changed since the interrupted full sync: starting over")
+        progress = None
+    if progress is None:
+        progress = FullSyncProgress(
+            generation_id(manifest.next_position(), run_id), iso_ms(datetime.now(UTC)) or "", fingerprint
+        )
+    else:
+        log.info(
+            "resuming the interrupted full sync %s: %d parts and %d pairs done, %d calls spent",
+            progress.gen,
+            sum(p.done for p in progress.parts.values()),
+            len(progress.pairs),
+            progress.api_calls,
+        )
+    gen = progress.gen
     calls_before = client.total_calls()
     watermark = Watermark()
+    if progress.watermark:
+        watermark.observe({"startedAt": progress.watermark})
     stats = SyncStats()
+
+    def checkpoint() -> None:
+        progress.watermark = iso_ms(watermark.value)
+        saved = progress.api_calls
+        progress.api_calls = saved + client.total_calls() - calls_before
+        progress.save(destination)
+        progress.api_calls = saved
+
     segments: list[RecordSegment] = []
-    associations: list[AssociationSegment] = []
     live_ids: dict[str, array] = {}
     with tempfile.TemporaryDirectory(prefix="hubspot-index-") as tmp:
         for info in plan.types:
             for part, archived in PARTS:
-                done = _sync_records(
+                state = progress.part(info.type_id, part)
+                ids = _sync_records(
                     client,
                     destination,
                     gen,
@@ -221,36 +261,36 @@ def full_sync(
                     plan.properties[info.type_id],
                     tmp,
                     watermark,
+                    state,
+                    checkpoint,
                 )
-                segments.append(done.segment)
-                (stats.archived if archived else stats.live)[info.type_id] = done.segment.record_count
+                segments.extend(state.chunks)
+                (stats.archived if archived else stats.live)[info.type_id] = sum(
+                    c.record_count for c in state.chunks
+                )
                 if not archived:
-                    live_ids[info.type_id] = done.ids
-                stats.missing_records += done.missing
+                    live_ids[info.type_id] = ids
+                stats.missing_records += state.missing
             log.info(
                 "synced %s: %d live, %d archived records",
                 info.name,
                 stats.live[info.type_id],
                 stats.archived[info.type_id],
             )
-        # one file for every pair (written pair after pair, so a reader's pair filter skips row groups)
-        key = association_key(gen)
-        with SegmentFile(ASSOCIATION_SCHEMA, tmp) as out:
-            for from_type, to_type in plan.pairs:
-                ids = live_ids[from_type]
-                rows, extra = sync_associations(client, out, from_type, to_type, ids, watermark)
-                associations.append(AssociationSegment(from_type, to_type, key, rows))
-                pair = f"{from_type}/{to_type}"
-                stats.association_rows[pair] = rows
-                stats.association_inputs[pair] = (len(ids), extra)
-            out.upload(destination, key)
-    stats.api_calls = client.total_calls() - calls_before
+        associations = _sync_pairs(
+            client, destination, gen, plan, live_ids, watermark, progress, checkpoint, tmp
+        )
+    for (from_type, to_type), segment in zip(plan.pairs, associations, strict=True):
+        pair = f"{from_type}/{to_type}"
+        stats.association_rows[pair] = segment.rows
+        stats.association_inputs[pair] = progress.pairs[pair].inputs
+    stats.api_calls = progress.api_calls + client.total_calls() - calls_before
     generation = Generation(
         id=gen,
         kind="full",
         run_id=run_id,
         watermark=watermark.result(datetime.now(UTC)),
-        ingested_at=ingested_at,
+        ingested_at=progress.ingested_at,
         segments=segments,
         associations=associations,
         # the property names read: the next incremental sync finds new ones by comparing
@@ -258,6 +298,7 @@ def full_sync(
     )
     updated = manifest.with_generation(generation)
     save_manifest(destination, updated)
+    FullSyncProgress.clear(destination)
     log.info(
         "index generation %s: watermark %s, %d API calls (floor %d)",
         gen,
@@ -266,13 +307,6 @@ def full_sync(
         stats.api_call_floor,
     )
     return SyncOutcome(True, updated, generation, stats.api_calls, stats.api_call_floor)
-
-
-@dataclass
-class _PartDone:
-    segment: RecordSegment
-    ids: array  # the ids read, 8 bytes each
-    missing: int  # listed, then gone by the time of the batch read
 
 
 def _sync_records(
@@ -285,41 +319,116 @@ def _sync_records(
     properties: list[str],
     tmp: str,
     watermark: Watermark,
-) -> _PartDone:
-    listing = client.paginate(
-        f"/crm/v3/objects/{type_id}",
-        {"archived": str(archived).lower(), "properties": ID_PROPERTY},
-        page_size=LIST_PAGE,
-    )
-    ids = array("q")
-    missing = 0
+    state: PartProgress,
+    checkpoint: Callable[[], None],
+) -> array:
+    """Every record of one part into chunks of about `CHECKPOINT_RECORDS` (each uploaded as a
+    segment and checkpointed), from where `state` says the last run stopped; the ids of the part."""
+    ids = _chunk_ids(destination, state.chunks)
+    if state.done:
+        return ids
     body_extra = {"properties": properties, "propertiesWithHistory": properties}
-    with SegmentFile(RECORD_SCHEMA, tmp) as records, SegmentFile(HISTORY_SCHEMA, tmp) as history:
-        for chunk in _chunks((str(r["id"]) for page in listing for r in page), BATCH_READ):
-            body = client.post(
-                f"/crm/v3/objects/{type_id}/batch/read",
-                {**body_extra, "inputs": [{"id": i} for i in chunk]},
-                {"archived": str(archived).lower()},
-            )
-            watermark.observe(body)
-            results = sorted(body.get("results") or [], key=lambda r: int(r["id"]))
-            missing += len(chunk) - len(results)
-            records.append(_records_table(results))
-            history.append(_history_table(results))
-            ids.extend(int(r["id"]) for r in results)
-        segment = upload_segment(destination, gen, type_id, part, records, history)
-    return _PartDone(segment, ids, missing)
+    flag = str(archived).lower()
+    pending: list[str] = []
+    missing = 0
+    records, history = SegmentFile(RECORD_SCHEMA, tmp), SegmentFile(HISTORY_SCHEMA, tmp)
+
+    def read(chunk: list[str]) -> None:
+        nonlocal missing
+        body = client.post(
+            f"/crm/v3/objects/{type_id}/batch/read",
+            {**body_extra, "inputs": [{"id": i} for i in chunk]},
+            {"archived": flag},
+        )
+        watermark.observe(body)
+        results = sorted(body.get("results") or [], key=lambda r: int(r["id"]))
+        missing += len(chunk) - len(results)
+        records.append(_records_table(results))
+        history.append(_history_table(results))
+        ids.extend(int(r["id"]) for r in results)
+
+    def flush(after: str | None) -> None:
+        nonlocal records, history, missing
+        name = f"{part}-{len(state.chunks):05d}"
+        state.chunks.append(upload_segment(destination, gen, type_id, part, records, history, name=name))
+        state.after, state.done = after, after is None
+        state.missing += missing
+        missing = 0
+        checkpoint()
+        records, history = SegmentFile(RECORD_SCHEMA, tmp), SegmentFile(HISTORY_SCHEMA, tmp)
+
+    try:
+        pages = cursor_pages(
+            client,
+            f"/crm/v3/objects/{type_id}",
+            {"archived": flag, "properties": ID_PROPERTY},
+            page_size=LIST_PAGE,
+            after=state.after,
+        )
+        for page, after in pages:
+            pending += [str(r["id"]) for r in page]
+            while len(pending) >= BATCH_READ:
+                read(pending[:BATCH_READ])
+                del pending[:BATCH_READ]
+            if after is None:
+                if pending:
+                    read(pending)
+                flush(None)
+            elif not pending and records.rows_appended >= CHECKPOINT_RECORDS:
+                flush(after)  # a page boundary with nothing pending: the cursor says where to go on
+    finally:
+        records.discard()
+        history.discard()
+    return ids
 
 
-def _chunks(items: Iterable[str], size: int) -> Iterator[list[str]]:
-    chunk: list[str] = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
+def _chunk_ids(destination: Destination, chunks: list[RecordSegment]) -> array:
+    """The record ids of chunks an earlier run uploaded (for the associations to ask about)."""
+    ids = array("q")
+    for chunk in chunks:
+        with destination.open_read(chunk.records) as raw:
+            table = pq.read_table(io.BytesIO(raw.read()), columns=["object_id"])
+        ids.extend(table.column("object_id").to_pylist())
+    return ids
+
+
+def _sync_pairs(
+    client: HubSpotClient,
+    destination: Destination,
+    gen: str,
+    plan: SyncPlan,
+    live_ids: dict[str, array],
+    watermark: Watermark,
+    progress: FullSyncProgress,
+    checkpoint: Callable[[], None],
+    tmp: str,
+) -> list[AssociationSegment]:
+    """Every pair's associations, pairs after pair into files of about `ASSOCIATION_FILE_ROWS`
+    rows (a reader's pair filter skips the row groups of other pairs), each file checkpointed once
+    uploaded; pairs an earlier run checkpointed are taken as they are."""
+    todo = [p for p in plan.pairs if f"{p[0]}/{p[1]}" not in progress.pairs]
+    files = len({v.segment.key for v in progress.pairs.values()})
+    waiting: list[tuple[str, str, int, int]] = []  # pairs written to the open file, not yet uploaded
+    out = SegmentFile(ASSOCIATION_SCHEMA, tmp)
+    try:
+        for index, (from_type, to_type) in enumerate(todo):
+            ids = live_ids[from_type]
+            before = out.rows_appended
+            _, extra = sync_associations(client, out, from_type, to_type, ids, watermark)
+            waiting.append((from_type, to_type, out.rows_appended - before, extra))
+            if out.rows_appended >= ASSOCIATION_FILE_ROWS or index == len(todo) - 1:
+                key = association_key(gen, files)
+                out.upload(destination, key)
+                files += 1
+                for f, t, rows, more in waiting:
+                    inputs = (len(live_ids[f]), more)
+                    progress.pairs[f"{f}/{t}"] = PairProgress(AssociationSegment(f, t, key, rows), inputs)
+                waiting = []
+                checkpoint()
+                out = SegmentFile(ASSOCIATION_SCHEMA, tmp)
+    finally:
+        out.discard()
+    return [progress.pairs[f"{f}/{t}"].segment for f, t in plan.pairs]
 
 
 def _timestamps(values: list[str | None]) -> pa.Array:

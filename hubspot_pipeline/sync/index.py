@@ -11,9 +11,10 @@ read once per record and a past day costs no call. Layout (keys relative to the 
 
 - A *generation* `<gen>` (`g00001-<run8>`) holds the immutable segment files one sync run wrote:
   per object type a `live` part and an `archived` part (tombstones: `archived`, `archived_at`), each
-  a records file and a history file sorted by `object_id` (row-group statistics let readers scan a
-  range of ids), and one associations file holding every ordered pair of types with association
-  definitions, pair after pair (the manifest lists each pair with its row count).
+  a records file and a history file sorted by `object_id` (a full sync writes each part in chunks,
+  one segment per chunk, with disjoint ids), and associations files holding the ordered pairs of
+  types with association definitions, pair after pair (the manifest lists each pair with its file
+  and row count).
 - `manifest.json` lists the generations in order with their segments, the `watermark` (server time
   at which the generation's reads began: every change before it is in the index) and `ingested_at`
   (wall-clock time of the fetch: the tables' INGESTEDAT). It is replaced whole, after every segment
@@ -277,8 +278,10 @@ def segment_key(generation: str, type_id: str, kind: str, part: str) -> str:
     return f"{INDEX_PREFIX}/{generation}/{type_id}/{kind}-{part}.parquet"
 
 
-def association_key(generation: str) -> str:
-    return f"{INDEX_PREFIX}/{generation}/associations.parquet"
+def association_key(generation: str, part: int | None = None) -> str:
+    """A generation's associations file; a full sync writes several (`part` 0, 1, ...)."""
+    suffix = "" if part is None else f"-{part:05d}"
+    return f"{INDEX_PREFIX}/{generation}/associations{suffix}.parquet"
 
 
 def refreshed_ids_key(generation: str) -> str:

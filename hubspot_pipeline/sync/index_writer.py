@@ -96,11 +96,19 @@ class SegmentFile:
 
 
 def upload_segment(
-    destination: Destination, gen: str, type_id: str, part: str, records: SegmentFile, history: SegmentFile
+    destination: Destination,
+    gen: str,
+    type_id: str,
+    part: str,
+    records: SegmentFile,
+    history: SegmentFile,
+    *,
+    name: str | None = None,
 ) -> RecordSegment:
-    """Upload one part's records and history files and describe them as a segment of the manifest."""
-    records_key = segment_key(gen, type_id, "records", part)
-    history_key = segment_key(gen, type_id, "history", part)
+    """Upload one part's records and history files and describe them as a segment of the manifest;
+    `name` (default: the part) tells apart the files of a part written in several chunks."""
+    records_key = segment_key(gen, type_id, "records", name or part)
+    history_key = segment_key(gen, type_id, "history", name or part)
     return RecordSegment(
         type_id=type_id,
         part=part,
