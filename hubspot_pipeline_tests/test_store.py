@@ -624,3 +624,30 @@ def test_assumed_role_credentials_are_renewed_before_they_expire(aws_env: str) -
     first, second = provider(), provider()
     assert first is not second and len(sessions) == before + 2
     assert sessions[-1].access_key_id != sessions[-2].access_key_id
+
+
+def test_text_utf8_cannot_encode_is_written_as_replacement_characters_and_noted(tmp_path: Path) -> None:
+    """A lone UTF-16 surrogate never fails a table: it is written as U+FFFD and the manifest says how
+    many characters were replaced; every other value, a valid pair included, is kept as given."""
+    dest = LocalDestination(tmp_path)
+    columns = [Column("objectid", "integer"), Column("name", "string"), Column("props", "json")]
+    rows = [
+        (1, "lone \ud800 surrogate", {"note": "low \udc00", "\udbff": "key"}),
+        (2, "pair \U0001f600 kept", {"quote": 'say "hi"\nnow'}),
+        (3, None, None),
+    ]
+    result = write(dest, rows, columns=columns)
+    table = read_table(dest, DAY, "OWNERS")
+    assert table.column("NAME").to_pylist() == ["lone \ufffd surrogate", "pair \U0001f600 kept", None]
+    assert [None if p is None else json.loads(p) for p in table.column("PROPS").to_pylist()] == [
+        {"note": "low \ufffd", "\ufffd": "key"},
+        {"quote": 'say "hi"\nnow'},
+        None,
+    ]
+    manifest = read_manifest(dest, DAY, "OWNERS")
+    assert manifest is not None and result.rows == 3
+    assert manifest["notes"] == [
+        "3 characters UTF-8 cannot encode (lone UTF-16 surrogates) were written as U+FFFD"
+    ]
+    clean = write(dest, rows[1:], columns=columns, run_id=RUN_B)
+    assert clean.rows == 2 and read_manifest(dest, DAY, "OWNERS")["notes"] == []  # type: ignore[index]

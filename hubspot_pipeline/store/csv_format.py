@@ -52,6 +52,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
+from hubspot_pipeline.text import clean_json
+
 ColumnType = Literal["string", "number", "integer", "boolean", "timestamp", "date", "json"]
 COLUMN_TYPES: frozenset[str] = frozenset(get_args(ColumnType))
 
@@ -118,8 +120,15 @@ def csv_bytes(rendered: pa.Table) -> bytes:
     return sink.getvalue().to_pybytes()
 
 
-def render_rows(rows: Sequence[Sequence[Any]], columns: Sequence[Column]) -> pa.Table:
-    """Rows (tuples in column order) -> a table of Arrow string columns ready for `csv_bytes`."""
+def render_rows(
+    rows: Sequence[Sequence[Any]],
+    columns: Sequence[Column],
+    on_replaced: Callable[[int], None] | None = None,
+) -> pa.Table:
+    """Rows (tuples in column order) -> a table of Arrow string columns ready for `csv_bytes`.
+
+    Text UTF-8 cannot encode (lone UTF-16 surrogates) is written as U+FFFD (`hubspot_pipeline.text`);
+    `on_replaced` hears how many characters a column had replaced."""
     try:
         by_column = list(zip(*rows, strict=True))
     except ValueError:
@@ -129,8 +138,27 @@ def render_rows(rows: Sequence[Sequence[Any]], columns: Sequence[Column]) -> pa.
         ) from None
     if by_column and len(by_column) != len(columns):
         raise ValueError(f"rows have {len(by_column)} values; the table has {len(columns)} columns")
-    arrays = [_render_values(values, column) for values, column in zip(by_column, columns, strict=False)]
+    arrays = [
+        _writable_values(values, column, on_replaced)
+        for values, column in zip(by_column, columns, strict=False)
+    ]
     return pa.Table.from_arrays(arrays, names=[c.header for c in columns])
+
+
+def _writable_values(
+    values: Sequence[Any], column: Column, on_replaced: Callable[[int], None] | None
+) -> pa.Array:
+    """`_render_values`, and when a value holds a lone surrogate, again with it made U+FFFD (the
+    check costs nothing on the usual path: only the encoder's refusal sends a column through it)."""
+    try:
+        return _render_values(values, column)
+    except UnicodeEncodeError:
+        pass
+    cleaned = [clean_json(v) for v in values]
+    replaced = sum(n for _, n in cleaned)
+    if on_replaced is not None and replaced:
+        on_replaced(replaced)
+    return _render_values([v for v, _ in cleaned], column)
 
 
 def render_arrow(batch: pa.RecordBatch | pa.Table, columns: Sequence[Column]) -> pa.Table:
@@ -170,6 +198,8 @@ def _per_value(values: Sequence[Any], column: Column) -> pa.Array:
     text_of = _PER_VALUE[column.type]
     try:
         return pa.array([None if v is None else text_of(v) for v in values], type=pa.string())
+    except UnicodeEncodeError:
+        raise  # a lone surrogate: `_writable_values` replaces it
     except (TypeError, ValueError) as exc:
         raise type(exc)(f"column {column.header} ({column.type}): {exc}") from exc
 

@@ -99,6 +99,7 @@ class TableWriter:
         self._account_id = account_id
         self._as_of = as_of
         self._notes = [str(n) for n in notes]
+        self._replaced = 0  # characters made U+FFFD (`render_rows`), noted in the manifest
         self._staged = staged
         self._packer = PartPacker(header_line(self._columns), max_part_bytes, self._upload_part)
         # A few batches per part at least, so a part is filled to within a small batch of the limit.
@@ -193,6 +194,13 @@ class TableWriter:
         if self._state == "staged":
             self._fail()
 
+    def _replaced_note(self) -> list[str]:
+        if not self._replaced:
+            return []
+        return [
+            f"{self._replaced} characters UTF-8 cannot encode (lone UTF-16 surrogates) were written as U+FFFD"
+        ]
+
     def _stage_manifest(self) -> None:
         manifest = build_manifest(
             table=self._table,
@@ -203,7 +211,7 @@ class TableWriter:
             as_of=self._as_of,
             account_id=self._account_id,
             written_at=dt.datetime.now(dt.UTC),
-            notes=self._notes,
+            notes=[*self._notes, *self._replaced_note()],
         )
         self._manifest = manifest_bytes(manifest)
         self._result = TableResult(
@@ -225,7 +233,10 @@ class TableWriter:
     def _flush_pending(self) -> None:
         if self._pending:
             rows, self._pending = self._pending, []
-            self._pack(render_rows(rows, self._columns))
+            self._pack(render_rows(rows, self._columns, self._count_replaced))
+
+    def _count_replaced(self, characters: int) -> None:
+        self._replaced += characters
 
     def _pack(self, rendered: pa.Table) -> None:
         # Size the next batch from this one so batches stay near _BATCH_TEXT_BYTES whatever the row width.
