@@ -3,6 +3,8 @@ backfills of earlier days with what was created after the day left out."""
 
 from __future__ import annotations
 
+import http.server
+import threading
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -103,3 +105,47 @@ def test_reference_check_reports_dangling_rows(sandbox: Sandbox, tmp_path: Path)
     assert not check.passed
     assert check.metadata["dangling"] == 1
     assert check.metadata["examples"] == [[str(teams.data[0]["id"])]]
+
+
+def test_a_lone_surrogate_from_hubspot_reaches_the_bucket_as_a_replacement_character(tmp_path: Path) -> None:
+    """The whole path of a value HubSpot escapes as half a UTF-16 pair: the client's JSON, the day's
+    snapshot on the store, the OWNERS table read back. Nothing fails; the value keeps all but the
+    half character."""
+    answers = {
+        "/account-info/v3/details": b'{"portalId": 321, "timeZone": "UTC"}',
+        "/crm/v3/owners": (
+            b'{"results": [{"id": "7", "email": "a@example.com", "firstName": "Zo\\ud83d",'
+            b' "lastName": "\\udc00ne", "userId": 9, "type": "PERSON", "archived": false,'
+            b' "createdAt": "2026-11-01T00:00:00.000Z", "updatedAt": "2026-11-02T00:00:00.000Z"}]}'
+        ),
+    }
+
+    class HubSpotLike(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            path, _, query = self.path.partition("?")
+            body = answers.get(path, b'{"results": []}')
+            if "archived=true" in query:
+                body = b'{"results": []}'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), HubSpotLike)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        dest = LocalDestination(tmp_path)
+        client = HubSpotClient(f"http://127.0.0.1:{server.server_port}", TOKEN)
+        ctx = ExportContext(date(2026, 11, 20), dest, "run-0001", lambda: client)
+        outcome = export_spec(ctx, SPECS["OWNERS"])
+    finally:
+        server.shutdown()
+    assert outcome.published
+    table = read_table(dest, "2026-11-20", "OWNERS")
+    assert table.column("FIRSTNAME").to_pylist() == ["Zo\ufffd"]
+    assert table.column("LASTNAME").to_pylist() == ["\ufffdne"]
+    assert client.replaced_text == {"GET /crm/v3/owners": 2}
