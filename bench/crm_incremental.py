@@ -29,11 +29,11 @@ from hubspot_pipeline.sync.incremental import IncrementalSettings
 from hubspot_pipeline.sync.index_sync import sync_index
 from hubspot_pipeline.tables.context import ExportContext
 from hubspot_pipeline.tables.export import export_spec
-from hubspot_pipeline.tables.registry import SPECS
+from hubspot_pipeline.tables.registry import SPECS, SYNC_DEFINITION_TABLES
 
 TOKEN = "pat-bench"
 START = date(2026, 3, 1)
-DEFINITIONS = ("OBJECT_AND_EVENT_TYPE_DEFINITIONS", "PROPERTY_DEFINITIONS", "ASSOCIATION_DEFINITIONS")
+DEFINITIONS = SYNC_DEFINITION_TABLES
 
 
 def run_day(sb: Sandbox, root: str, day: date, settings: IncrementalSettings) -> dict[str, object]:

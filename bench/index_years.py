@@ -64,11 +64,12 @@ from hubspot_pipeline.sync.index import (
 )
 from hubspot_pipeline.sync.snapshots import PREFIX as SNAPSHOT_PREFIX
 from hubspot_pipeline.sync.timestamps import iso_ms, parse_ts
+from hubspot_pipeline.tables.registry import SYNC_DEFINITION_TABLES
 
 TOKEN = "pat-bench"
 START = date(2026, 3, 1)
 DAY0 = START - timedelta(days=1)  # the full sync's day, as in crm_incremental.py
-DEFINITIONS = ("OBJECT_AND_EVENT_TYPE_DEFINITIONS", "PROPERTY_DEFINITIONS", "ASSOCIATION_DEFINITIONS")
+DEFINITIONS = SYNC_DEFINITION_TABLES
 # OBJECTS first: the reference checks of ASSOCIATIONS read the day's OBJECTS back
 TABLES = (
     "OBJECTS",

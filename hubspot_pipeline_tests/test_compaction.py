@@ -35,7 +35,7 @@ from hubspot_pipeline.sync.index_sync import sync_index
 from hubspot_pipeline.sync.index_writer import SegmentFile
 from hubspot_pipeline.tables.context import ExportContext
 from hubspot_pipeline.tables.export import export_spec
-from hubspot_pipeline.tables.registry import SPECS
+from hubspot_pipeline.tables.registry import CRM_TABLES, SPECS, SYNC_DEFINITION_TABLES
 from hubspot_pipeline_tests.fixtures_s3 import S3Bucket
 
 pytestmark = pytest.mark.slow
@@ -43,15 +43,8 @@ pytestmark = pytest.mark.slow
 TOKEN = "pat-compaction"
 DAY0 = date(2026, 4, 1)
 DAYS = 6  # deltas after the full sync
-DEFINITIONS = ("OBJECT_AND_EVENT_TYPE_DEFINITIONS", "PROPERTY_DEFINITIONS", "ASSOCIATION_DEFINITIONS")
-CRM = (
-    "OBJECTS",
-    "OBJECT_WITH_OBJECT_PROPERTIES",
-    "OBJECT_PROPERTIES",
-    "OBJECT_PROPERTIES_HISTORY",
-    "ASSOCIATIONS",
-    "SYNC_HEALTH",
-)
+DEFINITIONS = SYNC_DEFINITION_TABLES
+CRM = (*CRM_TABLES, "SYNC_HEALTH")
 NEVER = IncrementalSettings(compact_after=10_000)
 
 

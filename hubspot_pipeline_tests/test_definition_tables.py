@@ -3,8 +3,6 @@ backfills of earlier days with what was created after the day left out."""
 
 from __future__ import annotations
 
-import http.server
-import threading
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -17,6 +15,7 @@ from hubspot_pipeline.store import LocalDestination, read_manifest, read_table
 from hubspot_pipeline.tables.context import ExportContext
 from hubspot_pipeline.tables.export import export_spec
 from hubspot_pipeline.tables.registry import SPECS
+from hubspot_pipeline_tests.fake_http import json_server
 
 TOKEN = "pat-definitions"
 
@@ -120,30 +119,15 @@ def test_a_lone_surrogate_from_hubspot_reaches_the_bucket_as_a_replacement_chara
         ),
     }
 
-    class HubSpotLike(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            path, _, query = self.path.partition("?")
-            body = answers.get(path, b'{"results": []}')
-            if "archived=true" in query:
-                body = b'{"results": []}'
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+    def answer(path: str) -> bytes:
+        route, _, query = path.partition("?")
+        return b'{"results": []}' if "archived=true" in query else answers.get(route, b'{"results": []}')
 
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), HubSpotLike)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
+    with json_server(answer) as base_url:
         dest = LocalDestination(tmp_path)
-        client = HubSpotClient(f"http://127.0.0.1:{server.server_port}", TOKEN)
+        client = HubSpotClient(base_url, TOKEN)
         ctx = ExportContext(date(2026, 11, 20), dest, "run-0001", lambda: client)
         outcome = export_spec(ctx, SPECS["OWNERS"])
-    finally:
-        server.shutdown()
     assert outcome.published
     table = read_table(dest, "2026-11-20", "OWNERS")
     assert table.column("FIRSTNAME").to_pylist() == ["Zo\ufffd"]

@@ -8,13 +8,11 @@ marked slow.
 from __future__ import annotations
 
 import datetime as dt
-import http.server
 import json
 import logging
 import math
 import random
 import re
-import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -42,6 +40,7 @@ from hubspot_pipeline.hubspot.paging import paginate_search
 from hubspot_pipeline.hubspot.retry import Retry, RetryPolicy
 from hubspot_pipeline.sandbox import Sandbox, SandboxConfig
 from hubspot_pipeline.sandbox.routes import ROUTES
+from hubspot_pipeline_tests.fake_http import json_server
 
 TOKEN = "pat-na1-11111111-2222-3333-4444-555555555555"
 CONTACTS = "/crm/v3/objects/contacts"
@@ -542,27 +541,9 @@ def test_lone_surrogates_in_an_answer_become_replacement_characters(clock: Manua
         b'"lastname":"pair \\ud83d\\ude00 kept","note":"low \\udc00 alone","\\udbff":"key"}}]}'
     )
 
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        client = HubSpotClient(
-            f"http://127.0.0.1:{server.server_port}", TOKEN, clock=clock, sleep=clock.sleep
-        )
+    with json_server(lambda _: body) as base_url:
+        client = HubSpotClient(base_url, TOKEN, clock=clock, sleep=clock.sleep)
         (record,) = client.get(CONTACTS)["results"]
-    finally:
-        server.shutdown()
     assert record["properties"] == {
         "firstname": "lone \ufffd surrogate",
         "lastname": "pair \U0001f600 kept",

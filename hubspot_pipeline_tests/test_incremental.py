@@ -24,22 +24,15 @@ from hubspot_pipeline.sync.index import IndexManifest, load_manifest, save_manif
 from hubspot_pipeline.sync.index_sync import sync_index
 from hubspot_pipeline.tables.context import ExportContext
 from hubspot_pipeline.tables.export import export_spec
-from hubspot_pipeline.tables.registry import SPECS
+from hubspot_pipeline.tables.registry import CRM_TABLES, SPECS, SYNC_DEFINITION_TABLES
 
 pytestmark = pytest.mark.slow
 
 TOKEN = "pat-incremental"
 START = date(2026, 3, 6)  # DAY0 + 10 opens a 7-day refresh cycle (ordinal % 7 == 0)
 DAY0 = START - timedelta(days=1)
-DEFINITIONS = ("OBJECT_AND_EVENT_TYPE_DEFINITIONS", "PROPERTY_DEFINITIONS", "ASSOCIATION_DEFINITIONS")
-CRM = (
-    "OBJECTS",
-    "OBJECT_WITH_OBJECT_PROPERTIES",
-    "OBJECT_PROPERTIES",
-    "OBJECT_PROPERTIES_HISTORY",
-    "ASSOCIATIONS",
-    "SYNC_HEALTH",
-)
+DEFINITIONS = SYNC_DEFINITION_TABLES
+CRM = (*CRM_TABLES, "SYNC_HEALTH")
 
 
 class Boom(RuntimeError):

@@ -30,7 +30,7 @@ from hubspot_pipeline.sync.incremental import EXACT
 from hubspot_pipeline.sync.index_sync import sync_index
 from hubspot_pipeline.tables.context import ExportContext
 from hubspot_pipeline.tables.export import ExportOutcome, export_spec
-from hubspot_pipeline.tables.registry import SPECS
+from hubspot_pipeline.tables.registry import CRM_TABLES, SPECS, SYNC_DEFINITION_TABLES
 from hubspot_pipeline.tables.spec import TableData, TableSpec
 
 TOKEN = "pat-publish-token"
@@ -39,14 +39,8 @@ DAY0 = START - timedelta(days=1)
 DAY = "2026-11-21"
 AS_OF = dt.datetime(2026, 11, 22, tzinfo=dt.UTC)
 COLUMNS = [Column("OWNERID", "integer"), Column("EMAIL")]
-DEFINITIONS = ("OBJECT_AND_EVENT_TYPE_DEFINITIONS", "PROPERTY_DEFINITIONS", "ASSOCIATION_DEFINITIONS")
-CRM = (
-    "OBJECTS",
-    "OBJECT_WITH_OBJECT_PROPERTIES",
-    "OBJECT_PROPERTIES",
-    "OBJECT_PROPERTIES_HISTORY",
-    "ASSOCIATIONS",
-)
+DEFINITIONS = SYNC_DEFINITION_TABLES
+CRM = CRM_TABLES
 DANGLING_ID = 999_999_999_999
 
 

@@ -32,14 +32,14 @@ from hubspot_pipeline.sync.index_sync import sync_index
 from hubspot_pipeline.sync.selection import Selection, SyncSettingsError, load_selection, parse_selection
 from hubspot_pipeline.tables.context import ExportContext
 from hubspot_pipeline.tables.export import ExportOutcome, export_spec
-from hubspot_pipeline.tables.registry import SPECS
+from hubspot_pipeline.tables.registry import SPECS, SYNC_DEFINITION_TABLES
 
 pytestmark = pytest.mark.slow
 
 TOKEN = "pat-selection"
 START = date(2026, 3, 1)
 DAY = START  # the sandbox is advanced over it: creates, updates, list changes and events
-DEFINITIONS = ("OBJECT_AND_EVENT_TYPE_DEFINITIONS", "PROPERTY_DEFINITIONS", "ASSOCIATION_DEFINITIONS")
+DEFINITIONS = SYNC_DEFINITION_TABLES
 TABLES = (
     "OBJECTS",
     "OBJECT_WITH_OBJECT_PROPERTIES",

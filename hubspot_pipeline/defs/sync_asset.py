@@ -13,10 +13,9 @@ from hubspot_pipeline.sync.index_sync import sync_index
 from hubspot_pipeline.sync.selection import load_selection
 from hubspot_pipeline.sync.timestamps import iso_ms
 from hubspot_pipeline.tables.context import ExportContext
+from hubspot_pipeline.tables.registry import SYNC_DEFINITION_TABLES
 
 CRM_INDEX_KEY = dg.AssetKey([KEY_PREFIX, "crm_index"])
-# The sync reads the day's definition snapshots: object types, property names, association pairs.
-DEFINITION_TABLES = ("OBJECT_AND_EVENT_TYPE_DEFINITIONS", "PROPERTY_DEFINITIONS", "ASSOCIATION_DEFINITIONS")
 
 
 @dg.asset(
@@ -27,7 +26,7 @@ DEFINITION_TABLES = ("OBJECT_AND_EVENT_TYPE_DEFINITIONS", "PROPERTY_DEFINITIONS"
     ),
     group_name="crm",
     partitions_def=daily_partitions,
-    deps=[asset_key(t) for t in DEFINITION_TABLES],
+    deps=[asset_key(t) for t in SYNC_DEFINITION_TABLES],
     pool=HUBSPOT_POOL,
     kinds={"hubspot", "parquet"},
 )

@@ -378,3 +378,18 @@ TABLES: tuple[TableSpec, ...] = (
 )
 
 SPECS: dict[str, TableSpec] = {spec.name: spec for spec in TABLES}
+
+# The definition tables whose snapshots the CRM index sync plans from (types, properties, pairs).
+SYNC_DEFINITION_TABLES = (
+    "OBJECT_AND_EVENT_TYPE_DEFINITIONS",
+    "PROPERTY_DEFINITIONS",
+    "ASSOCIATION_DEFINITIONS",
+)
+# The tables projected from the CRM index (each with its per-type or per-pair tables).
+CRM_TABLES = (
+    "OBJECTS",
+    "OBJECT_WITH_OBJECT_PROPERTIES",
+    "OBJECT_PROPERTIES",
+    "OBJECT_PROPERTIES_HISTORY",
+    "ASSOCIATIONS",
+)
