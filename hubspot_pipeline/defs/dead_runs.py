@@ -24,7 +24,6 @@ import socket
 from collections.abc import Callable
 
 import dagster as dg
-from dagster._core.events import DagsterEventType  # the event-type enum has no public alias
 
 HOST_TAG = "hubspot/host"
 log = logging.getLogger(__name__)
@@ -42,7 +41,7 @@ def process_alive(pid: int) -> bool:
 
 def executor_pid(instance: dg.DagsterInstance, run_id: str) -> int | None:
     """The pid the run's executor logged when it started ("Executing steps ... (pid: N)")."""
-    for record in instance.all_logs(run_id, of_type=DagsterEventType.ENGINE_EVENT):
+    for record in instance.all_logs(run_id, of_type=dg.DagsterEventType.ENGINE_EVENT):
         event = record.dagster_event
         data = event.event_specific_data if event is not None else None
         metadata = getattr(data, "metadata", None) or {}

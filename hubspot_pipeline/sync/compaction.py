@@ -173,14 +173,11 @@ def _versions(
     manifest: IndexManifest, marks: list[int], found: list[tuple[int, RecordSegment, pa.Table]]
 ) -> pa.Table:
     """The record versions of one id range (COMPACT_RECORD_SCHEMA) from each segment's rows."""
-    archived: dict[int, list[pa.ChunkedArray]] = {}  # a full sync writes a part in several chunks
-    for p, s, rows in found:
-        if s.part == "archived":
-            archived.setdefault(p, []).append(rows.column("object_id"))
-    archived_ids = {
-        p: pa.chunked_array([c for col in cols for c in col.chunks], pa.int64()).combine_chunks()
-        for p, cols in archived.items()
-    }
+    archived: dict[int, list[pa.Array]] = {}  # a full sync writes a part in several chunks
+    for position, segment, rows in found:
+        if segment.part == "archived":
+            archived.setdefault(position, []).append(rows.column("object_id").combine_chunks())
+    archived_ids = {p: pa.concat_arrays(ids) for p, ids in archived.items()}
     tables, order = [], []
     for position, segment, rows in found:
         if segment.part != COMPACTED:

@@ -232,7 +232,7 @@ def full_sync(
             progress.api_calls,
         )
     gen = progress.gen
-    calls_before = client.total_calls()
+    calls_before, spent_before = client.total_calls(), progress.api_calls
     watermark = Watermark()
     if progress.watermark:
         watermark.observe({"startedAt": progress.watermark})
@@ -240,10 +240,8 @@ def full_sync(
 
     def checkpoint() -> None:
         progress.watermark = iso_ms(watermark.value)
-        saved = progress.api_calls
-        progress.api_calls = saved + client.total_calls() - calls_before
+        progress.api_calls = spent_before + client.total_calls() - calls_before
         progress.save(destination)
-        progress.api_calls = saved
 
     segments: list[RecordSegment] = []
     live_ids: dict[str, array] = {}
@@ -284,7 +282,7 @@ def full_sync(
         pair = f"{from_type}/{to_type}"
         stats.association_rows[pair] = segment.rows
         stats.association_inputs[pair] = progress.pairs[pair].inputs
-    stats.api_calls = progress.api_calls + client.total_calls() - calls_before
+    stats.api_calls = spent_before + client.total_calls() - calls_before
     generation = Generation(
         id=gen,
         kind="full",
@@ -403,7 +401,7 @@ def _sync_pairs(
     checkpoint: Callable[[], None],
     tmp: str,
 ) -> list[AssociationSegment]:
-    """Every pair's associations, pairs after pair into files of about `ASSOCIATION_FILE_ROWS`
+    """Every pair's associations, pair after pair, into files of about `ASSOCIATION_FILE_ROWS`
     rows (a reader's pair filter skips the row groups of other pairs), each file checkpointed once
     uploaded; pairs an earlier run checkpointed are taken as they are."""
     todo = [p for p in plan.pairs if f"{p[0]}/{p[1]}" not in progress.pairs]

@@ -51,7 +51,7 @@ class FullSyncProgress:
     ingested_at: str
     plan: str  # `plan_fingerprint` of the plan being synced
     watermark: str | None = None
-    api_calls: int = 0  # spent by the runs before this one
+    api_calls: int = 0  # spent on what is checkpointed, by every run so far
     parts: dict[str, PartProgress] = field(default_factory=dict)
     pairs: dict[str, PairProgress] = field(default_factory=dict)
 
