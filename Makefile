@@ -25,8 +25,8 @@ run: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 
 # Lint and the whole test suite.
 test: $(STAMP)
-	$(BIN)/ruff check hubspot_pipeline hubspot_pipeline_tests bench
-	$(BIN)/ruff format --check hubspot_pipeline hubspot_pipeline_tests bench
+	$(BIN)/ruff check hubspot_pipeline hubspot_sandbox hubspot_pipeline_tests bench
+	$(BIN)/ruff format --check hubspot_pipeline hubspot_sandbox hubspot_pipeline_tests bench
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 # The Dagster UI on this code location (with the sandbox when HUBSPOT_ACCESS_TOKEN is unset).

@@ -21,7 +21,6 @@ from collections import Counter
 from datetime import date, timedelta
 
 from hubspot_pipeline.hubspot import HubSpotClient
-from hubspot_pipeline.sandbox import Sandbox, SandboxConfig
 from hubspot_pipeline.store import LocalDestination
 from hubspot_pipeline.sync.association_refresh import lead_pairs
 from hubspot_pipeline.sync.full_sync import ASSOCIATION_BATCH, BATCH_READ, sync_plan
@@ -30,6 +29,7 @@ from hubspot_pipeline.sync.index_sync import sync_index
 from hubspot_pipeline.tables.context import ExportContext
 from hubspot_pipeline.tables.export import export_spec
 from hubspot_pipeline.tables.registry import SPECS, SYNC_DEFINITION_TABLES
+from hubspot_sandbox import Sandbox, SandboxConfig
 
 TOKEN = "pat-bench"
 START = date(2026, 3, 1)

@@ -20,7 +20,7 @@ import tempfile
 import time
 from datetime import date, timedelta
 
-from hubspot_pipeline.sandbox.__main__ import READY_PREFIX
+from hubspot_sandbox.__main__ import READY_PREFIX
 
 TOKEN = "pat-bench"
 START = date(2026, 3, 1)
@@ -86,7 +86,7 @@ def main() -> int:
     command = [
         sys.executable,
         "-m",
-        "hubspot_pipeline.sandbox",
+        "hubspot_sandbox",
         "serve",
         "--port",
         "0",

@@ -120,7 +120,7 @@ def sync_day(sandbox: Any, root: Path, day: date) -> None:
 
 def sync_real_days(root: Path, scale: str, generations: int) -> None:
     """The full sync of day 0 and the real daily syncs after it: `generations` generations in all."""
-    from hubspot_pipeline.sandbox import Sandbox, SandboxConfig
+    from hubspot_sandbox import Sandbox, SandboxConfig
 
     with Sandbox(SandboxConfig(seed=1, scale=scale, token=TOKEN, start_date=START)) as sandbox:
         for g in range(1, generations + 1):

@@ -21,7 +21,7 @@ import time
 from datetime import date
 
 from hubspot_pipeline.hubspot import HubSpotClient
-from hubspot_pipeline.sandbox import Sandbox, SandboxConfig
+from hubspot_sandbox import Sandbox, SandboxConfig
 
 TOKEN = "pat-bench-jitter"
 BURST = 100

@@ -14,7 +14,7 @@ import os
 import resource
 import time
 
-from hubspot_pipeline.sandbox.model import Account
+from hubspot_sandbox.model import Account
 
 
 def rss_mb() -> float:

@@ -35,9 +35,9 @@ from typing import Any
 
 import requests
 
-from hubspot_pipeline.sandbox.__main__ import READY_PREFIX
-from hubspot_pipeline.sandbox.config import DEFAULT_START_DATE
-from hubspot_pipeline.sandbox.model import Account
+from hubspot_sandbox.__main__ import READY_PREFIX
+from hubspot_sandbox.config import DEFAULT_START_DATE
+from hubspot_sandbox.model import Account
 
 TOKEN = "pat-bench"
 DAY_MS = 86_400_000
@@ -45,7 +45,7 @@ ROUNDS = 5  # shapes with few calls a walk (assoc, search) walk this many times 
 
 
 def start_server(scale: str, wide: bool) -> tuple[subprocess.Popen[str], str]:
-    command = [sys.executable, "-m", "hubspot_pipeline.sandbox", "serve", "--port", "0", "--scale", scale]
+    command = [sys.executable, "-m", "hubspot_sandbox", "serve", "--port", "0", "--scale", scale]
     command += ["--token", TOKEN, *(["--wide"] if wide else [])]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     assert process.stdout is not None

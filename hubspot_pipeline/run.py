@@ -34,9 +34,10 @@ def free_port() -> int:
 def sandbox_process(scale: str, start_date: date) -> Iterator[str]:
     """A sandbox server in its own process; yields its base URL once it answers."""
     port = free_port()
-    cmd = [sys.executable, "-m", "hubspot_pipeline.sandbox", "serve", "--port", str(port), "--scale", scale]
+    cmd = [sys.executable, "-m", "hubspot_sandbox", "serve", "--port", str(port), "--scale", scale]
     cmd += ["--seed", "1", "--token", SANDBOX_TOKEN, "--start-date", start_date.isoformat()]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+    # the sandbox is not in the wheel: it runs from the repository root
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, cwd=ROOT)
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline()

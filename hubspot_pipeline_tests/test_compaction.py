@@ -16,7 +16,6 @@ import pyarrow.parquet as pq
 import pytest
 
 from hubspot_pipeline.hubspot import HubSpotClient
-from hubspot_pipeline.sandbox import Sandbox, SandboxConfig
 from hubspot_pipeline.store import Destination, LocalDestination, open_destination, read_table
 from hubspot_pipeline.sync.compaction import compact_index
 from hubspot_pipeline.sync.full_sync import sync_plan
@@ -37,6 +36,7 @@ from hubspot_pipeline.tables.context import ExportContext
 from hubspot_pipeline.tables.export import export_spec
 from hubspot_pipeline.tables.registry import CRM_TABLES, SPECS, SYNC_DEFINITION_TABLES
 from hubspot_pipeline_tests.fixtures_s3 import S3Bucket
+from hubspot_sandbox import Sandbox, SandboxConfig
 
 pytestmark = pytest.mark.slow
 

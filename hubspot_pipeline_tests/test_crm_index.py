@@ -25,7 +25,6 @@ import pyarrow.parquet as pq
 import pytest
 
 from hubspot_pipeline.hubspot import HubSpotClient, HubSpotTransientError
-from hubspot_pipeline.sandbox import Sandbox, SandboxConfig
 from hubspot_pipeline.store import LocalDestination
 from hubspot_pipeline.sync import full_sync
 from hubspot_pipeline.sync.definitions import fetch_association_labels, fetch_properties, fetch_schemas
@@ -55,6 +54,7 @@ from hubspot_pipeline.sync.index_reader import IndexReader
 from hubspot_pipeline.sync.index_sync import sync_index
 from hubspot_pipeline.sync.index_writer import SegmentFile
 from hubspot_pipeline.sync.timestamps import iso_ms
+from hubspot_sandbox import Sandbox, SandboxConfig
 
 TOKEN = "pat-crm-index-test"
 START = date(2026, 3, 1)

@@ -27,8 +27,6 @@ from dagster_aws.s3 import S3Resource
 from hubspot_pipeline.defs.assets import asset_key, table_assets
 from hubspot_pipeline.defs.resources import ExportStoreResource, HubSpotResource
 from hubspot_pipeline.defs.sync_asset import CRM_INDEX_KEY, crm_index
-from hubspot_pipeline.sandbox import Sandbox, SandboxConfig
-from hubspot_pipeline.sandbox.model import RecordView
 from hubspot_pipeline.store import Destination, LocalDestination, open_destination, read_manifest, read_table
 from hubspot_pipeline.sync.full_sync import sync_plan
 from hubspot_pipeline.sync.incremental import EXACT
@@ -43,6 +41,8 @@ from hubspot_pipeline.tables.crm_tables import (
 from hubspot_pipeline.tables.export import ExportOutcome, export_spec
 from hubspot_pipeline.tables.registry import SPECS
 from hubspot_pipeline_tests.fixtures_s3 import FAKE_ACCESS_KEY_ID, REGION
+from hubspot_sandbox import Sandbox, SandboxConfig
+from hubspot_sandbox.model import RecordView
 
 pytestmark = pytest.mark.slow
 

@@ -17,8 +17,8 @@ import dagster as dg
 import pytest
 
 from hubspot_pipeline.defs.dead_runs import HOST_TAG, fail_dead_runs
-from hubspot_pipeline.sandbox import Sandbox, SandboxConfig
 from hubspot_pipeline.store import LocalDestination, read_table
+from hubspot_sandbox import Sandbox, SandboxConfig
 
 pytestmark = pytest.mark.slow
 

@@ -12,7 +12,6 @@ import pyarrow.parquet as pq
 import pytest
 
 from hubspot_pipeline.hubspot import HubSpotClient
-from hubspot_pipeline.sandbox import Sandbox, SandboxConfig
 from hubspot_pipeline.store import LocalDestination, read_table
 from hubspot_pipeline.sync.events_backfill import load_progress, run_backfill
 from hubspot_pipeline.sync.full_sync import sync_plan
@@ -21,6 +20,7 @@ from hubspot_pipeline.sync.index_sync import sync_index
 from hubspot_pipeline.tables.context import ExportContext
 from hubspot_pipeline.tables.export import export_spec
 from hubspot_pipeline.tables.registry import SPECS
+from hubspot_sandbox import Sandbox, SandboxConfig
 
 TOKEN = "pat-events"
 DAY = date(2026, 11, 22)

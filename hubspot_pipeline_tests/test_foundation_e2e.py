@@ -19,8 +19,8 @@ import boto3
 import pyarrow as pa
 import pytest
 
-from hubspot_pipeline.sandbox import Sandbox, SandboxConfig
 from hubspot_pipeline.store import open_destination, read_manifest, read_table
+from hubspot_sandbox import Sandbox, SandboxConfig
 
 pytestmark = pytest.mark.slow
 

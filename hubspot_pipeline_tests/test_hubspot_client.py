@@ -38,9 +38,9 @@ from hubspot_pipeline.hubspot.failures import error_for_response, next_midnight
 from hubspot_pipeline.hubspot.pacing import CIRCUIT_OPEN_S, ManualClock
 from hubspot_pipeline.hubspot.paging import paginate_search
 from hubspot_pipeline.hubspot.retry import Retry, RetryPolicy
-from hubspot_pipeline.sandbox import Sandbox, SandboxConfig
-from hubspot_pipeline.sandbox.routes import ROUTES
 from hubspot_pipeline_tests.fake_http import json_server
+from hubspot_sandbox import Sandbox, SandboxConfig
+from hubspot_sandbox.routes import ROUTES
 
 TOKEN = "pat-na1-11111111-2222-3333-4444-555555555555"
 CONTACTS = "/crm/v3/objects/contacts"

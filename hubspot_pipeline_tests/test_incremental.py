@@ -14,7 +14,6 @@ import pyarrow as pa
 import pytest
 
 from hubspot_pipeline.hubspot import HubSpotClient, HubSpotTransientError
-from hubspot_pipeline.sandbox import Sandbox, SandboxConfig
 from hubspot_pipeline.store import LocalDestination, read_table
 from hubspot_pipeline.sync import association_refresh, incremental
 from hubspot_pipeline.sync.change_search import windowed_ids
@@ -25,6 +24,7 @@ from hubspot_pipeline.sync.index_sync import sync_index
 from hubspot_pipeline.tables.context import ExportContext
 from hubspot_pipeline.tables.export import export_spec
 from hubspot_pipeline.tables.registry import CRM_TABLES, SPECS, SYNC_DEFINITION_TABLES
+from hubspot_sandbox import Sandbox, SandboxConfig
 
 pytestmark = pytest.mark.slow
 

@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 
 from hubspot_pipeline.hubspot import HubSpotClient
-from hubspot_pipeline.sandbox import Sandbox, SandboxConfig
 from hubspot_pipeline.store import LocalDestination, read_manifest, read_table
 from hubspot_pipeline.tables.context import ExportContext
 from hubspot_pipeline.tables.export import export_spec
 from hubspot_pipeline.tables.list_tables import REMOVALS_NOTE
 from hubspot_pipeline.tables.registry import SPECS
+from hubspot_sandbox import Sandbox, SandboxConfig
 
 TOKEN = "pat-lists"
 

@@ -15,8 +15,8 @@ import boto3
 import dagster as dg
 import pytest
 
-from hubspot_pipeline.sandbox import Sandbox, SandboxConfig
 from hubspot_pipeline.store import list_tables, open_destination, read_table
+from hubspot_sandbox import Sandbox, SandboxConfig
 
 pytestmark = pytest.mark.slow
 

@@ -23,7 +23,6 @@ from hubspot_pipeline.defs.assets import asset_key, build_table_asset
 from hubspot_pipeline.defs.partitions import daily_partitions
 from hubspot_pipeline.defs.resources import ExportStoreResource, HubSpotResource
 from hubspot_pipeline.hubspot import HubSpotClient
-from hubspot_pipeline.sandbox import Sandbox, SandboxConfig
 from hubspot_pipeline.store import Column, LocalDestination, TableWriter, read_manifest, read_table
 from hubspot_pipeline.sync.full_sync import sync_plan
 from hubspot_pipeline.sync.incremental import EXACT
@@ -32,6 +31,7 @@ from hubspot_pipeline.tables.context import ExportContext
 from hubspot_pipeline.tables.export import ExportOutcome, export_spec
 from hubspot_pipeline.tables.registry import CRM_TABLES, SPECS, SYNC_DEFINITION_TABLES
 from hubspot_pipeline.tables.spec import TableData, TableSpec
+from hubspot_sandbox import Sandbox, SandboxConfig
 
 TOKEN = "pat-publish-token"
 START = date(2026, 3, 1)

@@ -13,10 +13,10 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 
-from hubspot_pipeline.sandbox.model import Account
-from hubspot_pipeline.sandbox.model.fill import candidates
-from hubspot_pipeline.sandbox.model.lru import LRU
-from hubspot_pipeline.sandbox.model.rng import Rng, combine
+from hubspot_sandbox.model import Account
+from hubspot_sandbox.model.fill import candidates
+from hubspot_sandbox.model.lru import LRU
+from hubspot_sandbox.model.rng import Rng, combine
 
 START = dt.date(2026, 1, 1)
 TYPES = ("0-1", "0-2", "0-3", "0-5", "0-46")

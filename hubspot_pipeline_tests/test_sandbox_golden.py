@@ -21,9 +21,9 @@ from typing import Any
 import pytest
 import requests
 
-from hubspot_pipeline.sandbox import Sandbox, SandboxConfig
-from hubspot_pipeline.sandbox.model import Account
-from hubspot_pipeline.sandbox.routes import ROUTES, Router, split_path
+from hubspot_sandbox import Sandbox, SandboxConfig
+from hubspot_sandbox.model import Account
+from hubspot_sandbox.routes import ROUTES, Router, split_path
 
 FIXTURE = Path(__file__).parent / "data" / "sandbox_golden.json"
 # Paging links carry the Host header; a fixed one keeps them independent of the port.

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 import requests
 
-from hubspot_pipeline.sandbox import Sandbox, SandboxConfig
-from hubspot_pipeline.sandbox.__main__ import READY_PREFIX
+from hubspot_sandbox import Sandbox, SandboxConfig
+from hubspot_sandbox.__main__ import READY_PREFIX
 
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 CONTACTS = "/crm/v3/objects/contacts"
@@ -602,7 +602,7 @@ def test_advance_and_calls_over_the_control_routes(sb: Sandbox, api: requests.Se
 
 
 def test_cli_serves_until_sigterm() -> None:
-    command = [sys.executable, "-m", "hubspot_pipeline.sandbox", "serve", "--port", "0", "--scale", "tiny",
+    command = [sys.executable, "-m", "hubspot_sandbox", "serve", "--port", "0", "--scale", "tiny",
                "--seed", "5", "--token", "pat-cli", "--advance-days", "1"]  # fmt: skip
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     try:

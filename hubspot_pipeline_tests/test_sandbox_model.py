@@ -8,8 +8,8 @@ from collections import Counter
 
 import pytest
 
-from hubspot_pipeline.sandbox.model import Account, SearchError
-from hubspot_pipeline.sandbox.model.timefmt import DAY_MS, iso_ms, parse_time_ms
+from hubspot_sandbox.model import Account, SearchError
+from hubspot_sandbox.model.timefmt import DAY_MS, iso_ms, parse_time_ms
 
 START = dt.date(2026, 11, 1)
 STANDARD = ("0-1", "0-2", "0-3", "0-5", "0-7", "0-8", "0-27", "0-46", "0-47", "0-48", "0-49")

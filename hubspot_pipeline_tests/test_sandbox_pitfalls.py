@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import requests
 
-from hubspot_pipeline.sandbox import Sandbox, SandboxConfig
+from hubspot_sandbox import Sandbox, SandboxConfig
 
 CONTACTS = "/crm/v3/objects/contacts"
 SEARCH = "/crm/v3/objects/contacts/search"

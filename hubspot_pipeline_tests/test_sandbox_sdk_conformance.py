@@ -25,7 +25,7 @@ from hubspot.crm.objects import (
 )
 from hubspot.crm.properties import BatchReadInputPropertyName, PropertyName
 
-from hubspot_pipeline.sandbox import Sandbox, SandboxConfig
+from hubspot_sandbox import Sandbox, SandboxConfig
 
 
 @pytest.fixture(scope="module")

@@ -21,8 +21,6 @@ import pyarrow.parquet as pq
 import pytest
 
 from hubspot_pipeline.hubspot import HubSpotClient
-from hubspot_pipeline.sandbox import Sandbox, SandboxConfig
-from hubspot_pipeline.sandbox.model.catalog import CONTACTS
 from hubspot_pipeline.store import LocalDestination, read_manifest, read_table
 from hubspot_pipeline.sync.definitions import present_types
 from hubspot_pipeline.sync.full_sync import sync_plan
@@ -33,6 +31,8 @@ from hubspot_pipeline.sync.selection import Selection, SyncSettingsError, load_s
 from hubspot_pipeline.tables.context import ExportContext
 from hubspot_pipeline.tables.export import ExportOutcome, export_spec
 from hubspot_pipeline.tables.registry import SPECS, SYNC_DEFINITION_TABLES
+from hubspot_sandbox import Sandbox, SandboxConfig
+from hubspot_sandbox.model.catalog import CONTACTS
 
 pytestmark = pytest.mark.slow
 

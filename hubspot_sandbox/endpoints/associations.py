@@ -5,11 +5,11 @@ from __future__ import annotations
 import bisect
 from typing import Any
 
-from hubspot_pipeline.sandbox.context import RequestContext
-from hubspot_pipeline.sandbox.endpoints.paging import cursor, page_limit
-from hubspot_pipeline.sandbox.errors import limit_exceeded, validation_error
-from hubspot_pipeline.sandbox.model import ObjectType
-from hubspot_pipeline.sandbox.responses import batch_error, batch_response, paged
+from hubspot_sandbox.context import RequestContext
+from hubspot_sandbox.endpoints.paging import cursor, page_limit
+from hubspot_sandbox.errors import limit_exceeded, validation_error
+from hubspot_sandbox.model import ObjectType
+from hubspot_sandbox.responses import batch_error, batch_response, paged
 
 PAGE_SIZE = 500  # per-record default and maximum, and the size of each batch input's page
 BATCH_MAX_INPUTS = 1_000

@@ -7,11 +7,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
-from hubspot_pipeline.sandbox.errors import invalid_json, limit_exceeded, validation_error
+from hubspot_sandbox.errors import invalid_json, limit_exceeded, validation_error
 
 if TYPE_CHECKING:
-    from hubspot_pipeline.sandbox.model import Account, ObjectType
-    from hubspot_pipeline.sandbox.service import Sandbox
+    from hubspot_sandbox.model import Account, ObjectType
+    from hubspot_sandbox.service import Sandbox
 
 
 @dataclass

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from hubspot_pipeline.sandbox.context import RequestContext, checked_int
-from hubspot_pipeline.sandbox.endpoints.paging import cursor, page_limit
-from hubspot_pipeline.sandbox.endpoints.records import (
+from hubspot_sandbox.context import RequestContext, checked_int
+from hubspot_sandbox.endpoints.paging import cursor, page_limit
+from hubspot_sandbox.endpoints.records import (
     V3Associations,
     record_text,
     records_json,
     requested_properties,
 )
-from hubspot_pipeline.sandbox.errors import limit_exceeded, object_not_found, validation_error
-from hubspot_pipeline.sandbox.model import ObjectType
-from hubspot_pipeline.sandbox.responses import RawJson, batch_error, batch_response, paged
+from hubspot_sandbox.errors import limit_exceeded, object_not_found, validation_error
+from hubspot_sandbox.model import ObjectType
+from hubspot_sandbox.responses import RawJson, batch_error, batch_response, paged
 
 LIST_DEFAULT_LIMIT = 10
 LIST_MAX_LIMIT = 100

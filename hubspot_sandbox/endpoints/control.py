@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from hubspot_pipeline.sandbox.context import RequestContext, checked_int
-from hubspot_pipeline.sandbox.responses import iso_ms
+from hubspot_sandbox.context import RequestContext, checked_int
+from hubspot_sandbox.responses import iso_ms
 
 
 def advance(ctx: RequestContext) -> dict[str, Any]:

@@ -7,9 +7,9 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from hubspot_pipeline.sandbox.errors import ApiError, error_body
-from hubspot_pipeline.sandbox.limits import daily_error, secondly_error, ten_secondly_error
-from hubspot_pipeline.sandbox.responses import HTML_TYPE, Response
+from hubspot_sandbox.errors import ApiError, error_body
+from hubspot_sandbox.limits import daily_error, secondly_error, ten_secondly_error
+from hubspot_sandbox.responses import HTML_TYPE, Response
 
 FAULT_KINDS: frozenset[str] = frozenset(
     {"500", "502", "503", "504", "reset", "truncate", "slow", "429", "429_daily", "429_search"}

@@ -1,4 +1,4 @@
-"""CLI: `python -m hubspot_pipeline.sandbox serve --port 8765 --scale small --seed 1 --token pat-sandbox`.
+"""CLI: `python -m hubspot_sandbox serve --port 8765 --scale small --seed 1 --token pat-sandbox`.
 
 Prints one line, `hubspot sandbox listening on http://127.0.0.1:<port>`, once it accepts requests,
 then serves until SIGINT or SIGTERM.
@@ -12,16 +12,14 @@ import signal
 import sys
 import threading
 
-from hubspot_pipeline.sandbox.config import BURST_TIERS, SCALES, SandboxConfig
-from hubspot_pipeline.sandbox.service import Sandbox
+from hubspot_sandbox.config import BURST_TIERS, SCALES, SandboxConfig
+from hubspot_sandbox.service import Sandbox
 
 READY_PREFIX = "hubspot sandbox listening on "
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m hubspot_pipeline.sandbox", description=__doc__.splitlines()[0]
-    )
+    parser = argparse.ArgumentParser(prog="python -m hubspot_sandbox", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="serve a sandbox account over HTTP on 127.0.0.1")
     serve.add_argument("--host", default="127.0.0.1")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from hubspot_pipeline.sandbox.context import RequestContext
-from hubspot_pipeline.sandbox.errors import limit_exceeded, resource_not_found, validation_error
-from hubspot_pipeline.sandbox.responses import batch_error, batch_response
+from hubspot_sandbox.context import RequestContext
+from hubspot_sandbox.errors import limit_exceeded, resource_not_found, validation_error
+from hubspot_sandbox.responses import batch_error, batch_response
 
 BATCH_MAX_INPUTS = 100
 

@@ -8,12 +8,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from hubspot_pipeline.sandbox.errors import ApiError, error_body
-from hubspot_pipeline.sandbox.responses import iso_ms
+from hubspot_sandbox.errors import ApiError, error_body
+from hubspot_sandbox.responses import iso_ms
 
 if TYPE_CHECKING:
-    from hubspot_pipeline.sandbox.context import RequestContext
-    from hubspot_pipeline.sandbox.model import ObjectType
+    from hubspot_sandbox.context import RequestContext
+    from hubspot_sandbox.model import ObjectType
 
 _AUTH_FAILURE_HEADER = ("X-HubSpot-Auth-Failure", "401 Unauthorized")
 _NOT_FOUND_MESSAGE = (

@@ -7,13 +7,13 @@ from functools import lru_cache
 from json.encoder import encode_basestring as _json_str  # what the encoder itself uses for strings
 from typing import TYPE_CHECKING, Any
 
-from hubspot_pipeline.sandbox.model.timefmt import iso_ms
-from hubspot_pipeline.sandbox.model.types import History, Source, source_dict
-from hubspot_pipeline.sandbox.responses import RawJson, json_text
+from hubspot_sandbox.model.timefmt import iso_ms
+from hubspot_sandbox.model.types import History, Source, source_dict
+from hubspot_sandbox.responses import RawJson, json_text
 
 if TYPE_CHECKING:
-    from hubspot_pipeline.sandbox.context import RequestContext
-    from hubspot_pipeline.sandbox.model import ObjectType, RecordView
+    from hubspot_sandbox.context import RequestContext
+    from hubspot_sandbox.model import ObjectType, RecordView
 
 
 def requested_properties(object_type: ObjectType, names: list[str] | None) -> list[str] | None:

@@ -7,14 +7,14 @@ import uuid
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from hubspot_pipeline.sandbox.context import RequestContext
-from hubspot_pipeline.sandbox.errors import CORRELATION_HEADER, ApiError, HtmlError, HttpError, error_body
-from hubspot_pipeline.sandbox.faults import fault_response
-from hubspot_pipeline.sandbox.responses import Response, json_response
-from hubspot_pipeline.sandbox.routes import Route, Router, split_path
+from hubspot_sandbox.context import RequestContext
+from hubspot_sandbox.errors import CORRELATION_HEADER, ApiError, HtmlError, HttpError, error_body
+from hubspot_sandbox.faults import fault_response
+from hubspot_sandbox.responses import Response, json_response
+from hubspot_sandbox.routes import Route, Router, split_path
 
 if TYPE_CHECKING:
-    from hubspot_pipeline.sandbox.service import Sandbox
+    from hubspot_sandbox.service import Sandbox
 
 log = logging.getLogger(__name__)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from hubspot_pipeline.sandbox.context import RequestContext, checked_int
-from hubspot_pipeline.sandbox.responses import paged
+from hubspot_sandbox.context import RequestContext, checked_int
+from hubspot_sandbox.responses import paged
 
 
 def page_limit(ctx: RequestContext, default: int, maximum: int) -> int:

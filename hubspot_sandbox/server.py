@@ -16,11 +16,11 @@ import time
 from http import HTTPStatus
 from typing import TYPE_CHECKING
 
-from hubspot_pipeline.sandbox.errors import HtmlError
-from hubspot_pipeline.sandbox.responses import Response
+from hubspot_sandbox.errors import HtmlError
+from hubspot_sandbox.responses import Response
 
 if TYPE_CHECKING:
-    from hubspot_pipeline.sandbox.dispatch import Dispatcher
+    from hubspot_sandbox.dispatch import Dispatcher
 
 # Request lines beyond this are not even read whole: answered 414 and the connection closed.
 # Shorter ones beyond the 16 KB API limit are read and answered 414 by the dispatcher.

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from hubspot_pipeline.sandbox.context import RequestContext
-from hubspot_pipeline.sandbox.endpoints.paging import offset_page
-from hubspot_pipeline.sandbox.errors import resource_not_found, validation_error
+from hubspot_sandbox.context import RequestContext
+from hubspot_sandbox.endpoints.paging import offset_page
+from hubspot_sandbox.errors import resource_not_found, validation_error
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 100

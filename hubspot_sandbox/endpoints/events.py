@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from hubspot_pipeline.sandbox.context import RequestContext
-from hubspot_pipeline.sandbox.endpoints.paging import offset_page
-from hubspot_pipeline.sandbox.errors import resource_not_found, validation_error
+from hubspot_sandbox.context import RequestContext
+from hubspot_sandbox.endpoints.paging import offset_page
+from hubspot_sandbox.errors import resource_not_found, validation_error
 
 # HubSpot documents no maxima here; these follow its usual defaults (10) and object pages (100).
 OCCURRENCES_DEFAULT_LIMIT = 10

@@ -9,7 +9,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
-from hubspot_pipeline.sandbox.errors import ApiError
+from hubspot_sandbox.errors import ApiError
 
 BURST_WINDOW_SECONDS = 10.0
 SEARCH_WINDOW_SECONDS = 1.0

@@ -7,7 +7,7 @@ import json
 from http import HTTPStatus
 from typing import Any
 
-from hubspot_pipeline.sandbox.responses import HTML_TYPE, Response, json_bytes
+from hubspot_sandbox.responses import HTML_TYPE, Response, json_bytes
 
 CORRELATION_HEADER = "X-HubSpot-Correlation-Id"
 

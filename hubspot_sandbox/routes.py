@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from hubspot_pipeline.sandbox.auth import ScopeRule
-    from hubspot_pipeline.sandbox.context import RequestContext
+    from hubspot_sandbox.auth import ScopeRule
+    from hubspot_sandbox.context import RequestContext
 
 Handler = Callable[["RequestContext"], Any]
 
@@ -70,8 +70,8 @@ class Router:
 
 def _routes() -> list[Route]:
     # Imported here: the endpoint modules import the request context, which must not import routes.
-    from hubspot_pipeline.sandbox.auth import object_scopes, schema_scopes, scopes
-    from hubspot_pipeline.sandbox.endpoints import (
+    from hubspot_sandbox.auth import object_scopes, schema_scopes, scopes
+    from hubspot_sandbox.endpoints import (
         account_info,
         associations,
         control,

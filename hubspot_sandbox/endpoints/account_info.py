@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from hubspot_pipeline.sandbox.context import RequestContext
-from hubspot_pipeline.sandbox.responses import iso_ms
+from hubspot_sandbox.context import RequestContext
+from hubspot_sandbox.responses import iso_ms
 
 
 def details(ctx: RequestContext) -> dict[str, Any]:

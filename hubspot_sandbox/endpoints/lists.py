@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from hubspot_pipeline.sandbox.context import RequestContext, checked_int
-from hubspot_pipeline.sandbox.endpoints.paging import offset_window, window_page
-from hubspot_pipeline.sandbox.errors import resource_not_found
+from hubspot_sandbox.context import RequestContext, checked_int
+from hubspot_sandbox.endpoints.paging import offset_window, window_page
+from hubspot_sandbox.errors import resource_not_found
 
 SEARCH_DEFAULT_COUNT = 20
 SEARCH_MAX_COUNT = 500

@@ -10,16 +10,16 @@ from types import TracebackType
 
 import requests
 
-from hubspot_pipeline.sandbox.auth import TokenRegistry
-from hubspot_pipeline.sandbox.config import SandboxConfig
-from hubspot_pipeline.sandbox.dispatch import Dispatcher
-from hubspot_pipeline.sandbox.errors import ApiError, error_body
-from hubspot_pipeline.sandbox.faults import FaultInjector
-from hubspot_pipeline.sandbox.limits import RateLimiter, RateLimitSettings
-from hubspot_pipeline.sandbox.locking import RWLock
-from hubspot_pipeline.sandbox.model import Account, ObjectType
-from hubspot_pipeline.sandbox.routes import ROUTES, Router
-from hubspot_pipeline.sandbox.server import SandboxHTTPServer
+from hubspot_sandbox.auth import TokenRegistry
+from hubspot_sandbox.config import SandboxConfig
+from hubspot_sandbox.dispatch import Dispatcher
+from hubspot_sandbox.errors import ApiError, error_body
+from hubspot_sandbox.faults import FaultInjector
+from hubspot_sandbox.limits import RateLimiter, RateLimitSettings
+from hubspot_sandbox.locking import RWLock
+from hubspot_sandbox.model import Account, ObjectType
+from hubspot_sandbox.routes import ROUTES, Router
+from hubspot_sandbox.server import SandboxHTTPServer
 
 
 class Sandbox:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from hubspot_pipeline.sandbox.context import RequestContext
-from hubspot_pipeline.sandbox.errors import resource_not_found
+from hubspot_sandbox.context import RequestContext
+from hubspot_sandbox.errors import resource_not_found
 
 
 def list_pipelines(ctx: RequestContext) -> dict[str, Any]:
