@@ -6,13 +6,13 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: run test ui bench lint clean
+.PHONY: run test ui refresh bench lint clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@echo "installing the project into $(VENV) (log: $(VENV)/install.log)"
 	@$(BIN)/python -m pip install -e '.[dev]' > $(VENV)/install.log 2>&1 || (tail -n 30 $(VENV)/install.log; exit 1)
-	@$(BIN)/python -c "import dagster, dagster_aws, moto, hubspot, pandas, pyarrow, requests, xdist, zlib_ng"
+	@$(BIN)/python -c "import dagster, dagster_aws, dagster_dg_cli, moto, hubspot, pandas, pyarrow, requests, xdist, zlib_ng"
 	@touch $(STAMP)
 
 $(DAGSTER_HOME)/dagster.yaml: dagster.yaml
@@ -32,6 +32,10 @@ test: $(STAMP)
 # The Dagster UI on this code location (with the sandbox when HUBSPOT_ACCESS_TOKEN is unset).
 ui: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/python -m hubspot_pipeline.run --ui
+
+# Refresh the account state: each per-type table (OBJECTS_CONTACTS, ...) gets its asset; `make run` does it too.
+refresh: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
+	$(BIN)/python -m hubspot_pipeline.run --refresh
 
 # Speed and memory figures (medians over repeats); writes bench/results/.
 bench: $(STAMP)

@@ -1,4 +1,5 @@
-"""`make run` and `make ui`: export yesterday (or open the UI), against HubSpot or the built-in sandbox.
+"""`make run`, `make ui` and `make refresh`: export yesterday (or open the UI, or refresh the account
+state), against HubSpot or the built-in sandbox.
 
 With HUBSPOT_ACCESS_TOKEN set, the code location talks to HUBSPOT_API_BASE_URL (default the real API).
 Without it, a sandbox account (scale `small`) is started as a separate process on a free loopback port
@@ -17,10 +18,12 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+from hubspot_pipeline.defs.account import DEFAULT_ACCOUNT
 from hubspot_pipeline.defs.resources import DEFAULT_EXPORT_URL
 from hubspot_pipeline.store import list_tables, open_destination, read_manifest
 
 SANDBOX_TOKEN = "pat-sandbox"
+KEY_PREFIX = DEFAULT_ACCOUNT.key_prefix
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -60,10 +63,21 @@ def export_env(base_url: str | None) -> dict[str, str]:
     return env
 
 
+def _tool(name: str) -> str:
+    return str(Path(sys.executable).parent / name)
+
+
 def materialize(day: date, env: dict[str, str]) -> int:
-    cmd = ["dagster", "asset", "materialize", "-m", "hubspot_pipeline.definitions"]
+    cmd = [_tool("dagster"), "asset", "materialize", "-m", "hubspot_pipeline.definitions"]
     cmd += ["--select", "*", "--partition", day.isoformat()]
-    return subprocess.call([str(Path(sys.executable).parent / cmd[0]), *cmd[1:]], env=env, cwd=ROOT)
+    return subprocess.call(cmd, env=env, cwd=ROOT)
+
+
+def refresh(env: dict[str, str]) -> int:
+    """Refresh every account's state (`defs.account_component`) from its export store."""
+    return subprocess.call(
+        [sys.executable, "-m", "hubspot_pipeline.defs.account_component"], env=env, cwd=ROOT
+    )
 
 
 def api_calls_by_table(day: date, env: dict[str, str]) -> dict[str, int]:
@@ -71,20 +85,16 @@ def api_calls_by_table(day: date, env: dict[str, str]) -> dict[str, int]:
     os.environ["DAGSTER_HOME"] = env["DAGSTER_HOME"]
     import dagster as dg
 
-    from hubspot_pipeline.defs.assets import table_assets
-    from hubspot_pipeline.defs.sync_asset import crm_index
-
     out: dict[str, int] = {}
     with dg.DagsterInstance.get() as instance:
-        for asset in [crm_index, *table_assets]:
-            for key in asset.keys:
-                result = instance.fetch_materializations(
-                    dg.AssetRecordsFilter(asset_key=key, asset_partitions=[day.isoformat()]), limit=1
-                )
-                if result.records:
-                    meta = result.records[0].asset_materialization.metadata  # type: ignore[union-attr]
-                    calls = meta.get("api_calls")
-                    out[key.path[-1].upper()] = int(calls.value) if calls is not None else 0
+        for key in instance.get_asset_keys(prefix=[KEY_PREFIX]):
+            result = instance.fetch_materializations(
+                dg.AssetRecordsFilter(asset_key=key, asset_partitions=[day.isoformat()]), limit=1
+            )
+            if result.records:
+                meta = result.records[0].asset_materialization.metadata  # type: ignore[union-attr]
+                calls = meta.get("api_calls")
+                out[key.path[-1].upper()] = int(calls.value) if calls is not None else 0
     return out
 
 
@@ -115,6 +125,11 @@ def main(argv: list[str] | None = None) -> int:
         "--partition", type=date.fromisoformat, help="day to export (default: yesterday, UTC)"
     )
     parser.add_argument("--scale", default="small", help="sandbox scale when no token is set")
+    parser.add_argument(
+        "--refresh",
+        action="store_true",
+        help="only refresh the account state (which per-type tables get an asset)",
+    )
     args = parser.parse_args(argv)
     today = datetime.now(UTC).date()
     day = args.partition or today - timedelta(days=1)
@@ -125,11 +140,13 @@ def main(argv: list[str] | None = None) -> int:
             print(f"no HUBSPOT_ACCESS_TOKEN: using the sandbox account at {base_url}", flush=True)
         env = export_env(base_url)
         if args.ui:
-            dagster_dev = str(Path(sys.executable).parent / "dagster")
-            return subprocess.call([dagster_dev, "dev", "-w", "workspace.yaml"], env=env, cwd=ROOT)
+            return subprocess.call([_tool("dg"), "dev"], env=env, cwd=ROOT)
+        if args.refresh:
+            return refresh(env)
         status = materialize(day, env)
         print(summary(day, env))
-        return status
+        # the day's store now describes the account: the per-type tables get their assets (no call)
+        return status or refresh(env)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ the pipeline: every layer may use it.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import os
 from collections.abc import Mapping
@@ -58,8 +59,28 @@ SETTINGS: dict[str, Setting] = {
         Setting("HUBSPOT_CALCULATED_REFRESH_DAYS", 14, 1, 365, meaning="days"),
         Setting("HUBSPOT_RECONCILE_EVERY_DAYS", 7, 1, 365, meaning="days"),
         Setting("HUBSPOT_INDEX_COMPACT_AFTER", 7, 1, 365, meaning="generations"),
+        # the schedule runs at 01:30 UTC; a day not exported by this hour shows as overdue in the UI
+        Setting("HUBSPOT_FRESH_BY_HOUR_UTC", 6, 0, 23, meaning="hour of the day, UTC"),
     )
 }
+
+
+PARTITIONS_START = "HUBSPOT_PARTITIONS_START"
+
+
+def partitions_start(environ: Mapping[str, str] | None = None, today: dt.date | None = None) -> dt.date:
+    """The first day backfills can reach (HUBSPOT_PARTITIONS_START, a date YYYY-MM-DD). Unset: the first
+    day of the previous month, so a new deployment shows a month or two of days, not years of empty
+    ones; set it to reach further back (a day before the account's first sync is a projection of the
+    definitions of that sync)."""
+    text = (os.environ if environ is None else environ).get(PARTITIONS_START, "").strip()
+    if not text:
+        first = (today or dt.datetime.now(dt.UTC).date()).replace(day=1)
+        return (first - dt.timedelta(days=1)).replace(day=1)
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise SettingError(f"{PARTITIONS_START} must be a date YYYY-MM-DD, got {text!r}") from None
 
 
 def read(name: str, environ: Mapping[str, str] | None = None) -> int | float:

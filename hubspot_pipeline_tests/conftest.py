@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
+
+# the tests export fixed days of 2026: the partitions must reach them whatever today's date is
+# (set before any test module imports the code location)
+TEST_PARTITIONS_START = "2024-01-01"
+os.environ.setdefault("HUBSPOT_PARTITIONS_START", TEST_PARTITIONS_START)
 
 
 @pytest.fixture(scope="module")

@@ -24,9 +24,11 @@ import pyarrow as pa
 import pytest
 from dagster_aws.s3 import S3Resource
 
-from hubspot_pipeline.defs.assets import asset_key, table_assets
+from hubspot_pipeline.defs.account import DEFAULT_ACCOUNT
+from hubspot_pipeline.defs.account_defs import account_assets, account_resources
+from hubspot_pipeline.defs.assets import asset_key
 from hubspot_pipeline.defs.resources import ExportStoreResource, HubSpotResource
-from hubspot_pipeline.defs.sync_asset import CRM_INDEX_KEY, crm_index
+from hubspot_pipeline.defs.sync_asset import CRM_INDEX_KEY
 from hubspot_pipeline.store import Destination, LocalDestination, open_destination, read_manifest, read_table
 from hubspot_pipeline.sync.full_sync import sync_plan
 from hubspot_pipeline.sync.incremental import EXACT
@@ -56,7 +58,7 @@ ASSOCIATIONS = "ASSOCIATIONS"
 
 def crm_assets() -> list[dg.AssetsDefinition]:
     wanted = {asset_key(t) for t in (*DEFINITION_TABLES, *CRM_TABLES, ASSOCIATIONS)}
-    return [a for a in table_assets if a.key in wanted] + [crm_index]
+    return [a for a in account_assets(DEFAULT_ACCOUNT, None) if a.key in wanted or a.key == CRM_INDEX_KEY]
 
 
 @dataclass
@@ -110,7 +112,9 @@ def open_account(sb: Sandbox, endpoint: str, bucket: str, tmp: Path) -> Account:
     boto3.client("s3", endpoint_url=endpoint, region_name=REGION).create_bucket(Bucket=bucket)
     s3 = S3Resource(endpoint_url=endpoint, region_name=REGION)
     url = f"s3://{bucket}/export"
-    resources = {"hubspot": hubspot(sb, tmp), "export_store": ExportStoreResource(export_url=url, s3=s3)}
+    resources = account_resources(
+        DEFAULT_ACCOUNT, hubspot(sb, tmp), ExportStoreResource(export_url=url, s3=s3)
+    )
     return Account(sb, open_destination(url, s3=s3), resources)
 
 

@@ -71,8 +71,17 @@ def test_every_asset_check_passed(run: dict) -> None:
             key.to_user_string(): instance.get_latest_asset_check_evaluation_record(key).status.value
             for key in graph.asset_check_keys
         }
+        # every check has exactly one result, for the day: no "Skipped" row beside it
+        history = {
+            key.to_user_string(): [
+                (r.status.value, r.partition)
+                for r in instance.event_log_storage.get_asset_check_execution_history(key, limit=10)
+            ]
+            for key in graph.asset_check_keys
+        }
     assert len(statuses) >= 20
     assert set(statuses.values()) == {"SUCCEEDED"}, {k: v for k, v in statuses.items() if v != "SUCCEEDED"}
+    assert {k: v for k, v in history.items() if v != [("SUCCEEDED", DAY)]} == {}
 
 
 def test_lists_and_memberships_equal_the_sandbox_as_of_the_day(run: dict, sandbox: Sandbox) -> None:

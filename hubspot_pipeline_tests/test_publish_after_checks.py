@@ -19,7 +19,9 @@ import pyarrow as pa
 import pytest
 from dagster_aws.s3 import S3Resource
 
-from hubspot_pipeline.defs.assets import asset_key, build_table_asset
+from hubspot_pipeline.defs.account import DEFAULT_ACCOUNT
+from hubspot_pipeline.defs.account_defs import account_resources
+from hubspot_pipeline.defs.assets import asset_key, build_spec_asset
 from hubspot_pipeline.defs.partitions import daily_partitions
 from hubspot_pipeline.defs.resources import ExportStoreResource, HubSpotResource
 from hubspot_pipeline.hubspot import HubSpotClient
@@ -122,10 +124,8 @@ class Day:
 
     def resources(self, tmp: Path) -> dict[str, object]:
         hubspot = HubSpotResource(access_token=TOKEN, base_url=self.sb.base_url, pace_file=str(tmp / "pace"))
-        return {
-            "hubspot": hubspot,
-            "export_store": ExportStoreResource(export_url=str(self.root), s3=S3Resource()),
-        }
+        store = ExportStoreResource(export_url=str(self.root), s3=S3Resource())
+        return account_resources(DEFAULT_ACCOUNT, hubspot, store)
 
 
 @pytest.fixture(scope="module")
@@ -192,8 +192,8 @@ def test_a_duplicate_key_fails_the_export_and_leaves_the_day_untouched(day: Day)
         export_spec(day.context("dupkey01"), injecting(spec, first_row_again)), "primary_key_unique"
     )
     assert day.folder() == before
-    assert metadata["duplicate_keys"] == {spec.name: 1}
-    assert metadata["examples"] == {spec.name: [[first[k] for k in spec.primary_key]]}
+    assert metadata["duplicate_keys"] == 1
+    assert metadata["examples"] == [[first[k] for k in spec.primary_key]]
 
 
 @pytest.mark.slow
@@ -202,7 +202,7 @@ def test_a_dangling_reference_fails_every_table_of_the_spec_and_leaves_them_unto
     before = day.folder()
     outcome = export_spec(day.context("dangle01"), injecting(spec, first_row_from_nowhere))
     metadata = failed(outcome, "references_objects_via_fromobjecttypeid_fromobjectid")
-    assert len(outcome.tables) > 1  # the per-pair tables were written too, and are not published
+    assert len(outcome.tables) == 1  # the combined table failed: its per-pair tables were not written
     assert day.folder() == before
     source = read_table(day.dest, DAY0.isoformat(), spec.name).column("FROMOBJECTTYPEID")[0].as_py()
     assert metadata == {"dangling": 1, "examples": [[source, str(DANGLING_ID)]]}
@@ -213,7 +213,7 @@ def test_the_asset_reports_the_failed_check_for_the_partition_and_materializes_n
     day: Day, tmp_path: Path
 ) -> None:
     spec = injecting(SPECS["OBJECT_PROPERTIES_HISTORY"], first_row_again)
-    table = build_table_asset(spec)
+    table = build_spec_asset(spec, ())
 
     @dg.asset(deps=[table.key], partitions_def=daily_partitions)
     def downstream() -> None: ...
@@ -234,8 +234,8 @@ def test_the_asset_reports_the_failed_check_for_the_partition_and_materializes_n
     check = evaluations["primary_key_unique"]
     assert check.asset_key == asset_key(spec.name)
     assert check.partition == DAY0.isoformat()
-    assert check.metadata["duplicate_keys"].value == {spec.name: 1}
-    assert len(check.metadata["examples"].value[spec.name]) == 1
+    assert check.metadata["duplicate_keys"].value == 1
+    assert len(check.metadata["examples"].value) == 1
     failure = result.failure_data_for_node(table.op.name)
     assert failure is not None and "primary_key_unique" in failure.error.message
 

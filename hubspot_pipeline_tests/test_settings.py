@@ -73,6 +73,6 @@ def test_the_code_location_does_not_load_with_a_bad_setting(monkeypatch: pytest.
         resources_from_env()
     monkeypatch.setenv("HUBSPOT_MAX_PART_BYTES", "1048576")
     monkeypatch.setenv("HUBSPOT_RATE_LIMIT_PER_10S", "80")
-    resources = resources_from_env()
-    assert resources["export_store"].max_part_bytes == 1048576  # type: ignore[attr-defined]
-    assert resources["hubspot"].rate_limit_per_10s == 80  # type: ignore[attr-defined]
+    hubspot, export_store = resources_from_env()
+    assert export_store.max_part_bytes == 1048576
+    assert hubspot.rate_limit_per_10s == 80

@@ -1,49 +1,68 @@
-"""One daily-partitioned asset per table of the registry, each with its blocking data-quality checks.
+"""The table assets: one daily-partitioned asset per exported table, per-type tables included.
 
-A table is published only after its blocking checks pass (`tables.export`). When one fails, the asset
-reports every check result for the partition and fails without a materialization: the day's previous
-export stays what readers see, and downstream assets do not run.
+Each spec of the registry is one step (a multi-asset) that produces its combined table and, for
+OBJECTS, ASSOCIATIONS and EVENTS, one table per object type, pair or event type, as the account state
+lists them (`account_state`). Every table is its own asset, keyed `<prefix>/<table in lower case>`,
+with its own checks, written by the IO manager (`table_io`): a table is published only after its
+blocking checks pass. A per-type table can be selected and backfilled on its own (the step then
+produces just the selected tables). A type that appeared after the last refresh of the account
+state is still written by its combined table's step and named in an observation, so no data waits
+for a refresh.
 """
 
 import warnings
-from collections.abc import Iterator
-from datetime import date
+from collections.abc import Iterator, Sequence
+from datetime import date, timedelta
+from typing import Any
 
 import dagster as dg
 
+from hubspot_pipeline import settings
+from hubspot_pipeline.defs.account import DEFAULT_ACCOUNT, Account
+from hubspot_pipeline.defs.account_state import AccountState
 from hubspot_pipeline.defs.context import export_context
 from hubspot_pipeline.defs.partitions import daily_partitions
-from hubspot_pipeline.defs.resources import ExportStoreResource, HubSpotResource
-from hubspot_pipeline.store import Column
-from hubspot_pipeline.tables.export import ExportOutcome, export_spec
+from hubspot_pipeline.defs.table_io import TableStream, check_result, not_published
+from hubspot_pipeline.tables.context import ExportContext
+from hubspot_pipeline.tables.export import COLUMNS_CHECK, TableExport, export_table, spanning_checks
 from hubspot_pipeline.tables.registry import TABLES
-from hubspot_pipeline.tables.spec import TableSpec
+from hubspot_pipeline.tables.spec import TableData, TableSpec
 
-KEY_PREFIX = "hubspot"
-HUBSPOT_POOL = "hubspot_api"
-
-
-def asset_key(table: str) -> dg.AssetKey:
-    return dg.AssetKey([KEY_PREFIX, table.lower()])
+# the default account's names (every other account's are in its `Account`)
+KEY_PREFIX = DEFAULT_ACCOUNT.key_prefix
+HUBSPOT_POOL = DEFAULT_ACCOUNT.pool
 
 
-def check_specs(spec: TableSpec) -> list[dg.AssetCheckSpec]:
-    """The table's checks (blocking unless a custom check says otherwise), partitioned like the asset so
-    each result belongs to its day."""
-    key = asset_key(spec.name)
+def asset_key(table: str, account: Account = DEFAULT_ACCOUNT) -> dg.AssetKey:
+    return dg.AssetKey([account.key_prefix, table.lower()])
+
+
+def freshness_policy() -> dg.FreshnessPolicy:
+    """Yesterday's tables in place by HUBSPOT_FRESH_BY_HOUR_UTC each day (the UI shows them overdue
+    otherwise): a materialization within the 24 hours before that hour."""
+    hour = int(settings.read("HUBSPOT_FRESH_BY_HOUR_UTC"))
+    return dg.FreshnessPolicy.cron(deadline_cron=f"0 {hour} * * *", lower_bound_delta=timedelta(hours=24))
+
+
+def table_check_specs(spec: TableSpec, table: str, account: Account) -> list[dg.AssetCheckSpec]:
+    """A table's checks, partitioned like the asset so each result belongs to its day: key uniqueness
+    and the columns alert for every table; references and the custom checks for the combined one."""
+    key = asset_key(table, account)
     declared: list[tuple[str, str, list[dg.AssetKey], bool]] = [
-        ("primary_key_unique", f"No two rows share ({', '.join(spec.primary_key)}).", [], True),
-        *(
+        ("primary_key_unique", "No two rows share the table's primary key.", [], True),
+        (COLUMNS_CHECK, "Alert: a column of the day before is gone or has another type.", [], False),
+    ]
+    if table == spec.name:
+        declared += [
             (
                 ref.check_name,
                 f"Every ({', '.join(ref.columns)}) exists in {ref.table} of the same day.",
-                [asset_key(ref.table)],
+                [asset_key(ref.table, account)],
                 True,
             )
             for ref in spec.references
-        ),
-        *((c.name, c.description, [], c.blocking) for c in spec.custom_checks),
-    ]
+        ]
+        declared += [(c.name, c.description, [], c.blocking) for c in spec.custom_checks]
     with warnings.catch_warnings():
         # partitioned checks (AssetCheckSpec.partitions_def, 1.12.14+) are still marked preview in 1.13
         warnings.simplefilter("ignore", dg.PreviewWarning)
@@ -60,96 +79,101 @@ def check_specs(spec: TableSpec) -> list[dg.AssetCheckSpec]:
         ]
 
 
-def column_schema(columns: list[Column] | tuple[Column, ...]) -> dg.TableSchema:
-    return dg.TableSchema(columns=[dg.TableColumn(c.name, c.type) for c in columns])
-
-
-def materialize_result(outcome: ExportOutcome) -> dg.MaterializeResult:
-    main = outcome.main.result
-    metadata: dict[str, object] = {
-        "dagster/row_count": main.rows,
-        "dagster/column_schema": column_schema(outcome.spec.columns),
-        "dagster/uri": dg.MetadataValue.path(main.manifest_key),
-        "parts": len(main.parts),
-        "bytes": main.bytes,
-        "api_calls": outcome.api_calls,
-    }
-    metadata.update({k: dg.MetadataValue.json(v) for k, v in outcome.main.metadata.items()})
-    if outcome.main.notes:
-        metadata["notes"] = dg.MetadataValue.md("\n".join(f"- {n}" for n in outcome.main.notes))
-    if len(outcome.tables) > 1:
-        metadata["tables"] = dg.MetadataValue.json(
-            {
-                t.result.table: {"rows": t.result.rows, "parts": len(t.result.parts), "bytes": t.result.bytes}
-                for t in outcome.tables[1:]
-            }
-        )
-    return dg.MaterializeResult(metadata=metadata, check_results=check_results(outcome))
-
-
-def check_results(outcome: ExportOutcome) -> list[dg.AssetCheckResult]:
-    return [
-        dg.AssetCheckResult(
-            check_name=c.name,
-            passed=c.passed,
-            severity=dg.AssetCheckSeverity.ERROR,
-            description=c.description,
-            metadata={k: _metadata(v) for k, v in c.metadata.items()},
-        )
-        for c in outcome.checks
-    ]
-
-
-def _metadata(value: object) -> object:
-    return dg.MetadataValue.json(value) if isinstance(value, dict | list) else value
-
-
-def table_events(outcome: ExportOutcome) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
-    """A published table: its materialization, with the check results. Not published: the check
-    results alone, then a `dg.Failure` naming the failed checks.
-
-    Why not a MaterializeResult with failed results: Dagster 1.13 would record a materialization of the
-    partition (data that was never published) and only then fail the step with
-    DagsterAssetCheckFailedError (`core_dagster_event_sequence_for_step` in
-    dagster/_core/execution/plan/execute_step.py). Each AssetCheckResult yielded by an asset with
-    `check_specs` is logged as its ASSET_CHECK_EVALUATION when yielded, so the results are recorded
-    before the step fails, for the partition since the specs carry `partitions_def`
-    (`AssetCheckResult.to_asset_check_evaluation`); a failed step skips the steps downstream of it
-    (AssetCheckSpec docs: "if the check fails with severity ERROR, then downstream assets won't
-    execute", https://docs.dagster.io/api/asset-checks).
-    """
-    if outcome.published:
-        yield materialize_result(outcome)
-        return
-    yield from check_results(outcome)
-    failed = outcome.failed
-    raise dg.Failure(
-        description=f"{outcome.spec.name} not published: blocking checks failed: "
-        + ", ".join(c.name for c in failed),
-        metadata={c.name: dg.MetadataValue.json(c.metadata) for c in failed},
-        allow_retries=False,  # the same data fails the same way
-    )
-
-
-def build_table_asset(spec: TableSpec) -> dg.AssetsDefinition:
-    @dg.asset(
-        key=asset_key(spec.name),
-        description=spec.description,
+def _table_spec(
+    spec: TableSpec, table: str, account: Account, freshness: dg.FreshnessPolicy, optional: bool
+) -> dg.AssetSpec:
+    combined = table == spec.name
+    deps = [asset_key(u, account) for u in spec.upstream]
+    deps += [dg.AssetKey([account.key_prefix, *k[1:]]) for k in spec.asset_deps]
+    metadata: dict[str, Any] = {"table": table}
+    if combined:
+        metadata["primary_key"] = ", ".join(spec.primary_key)
+    return dg.AssetSpec(
+        asset_key(table, account),
+        deps=deps,
+        description=spec.description
+        if combined
+        else f"The {spec.name} rows of one type, with a column per property.",
         group_name=spec.group,
-        partitions_def=daily_partitions,
-        deps=[asset_key(u) for u in spec.upstream] + [dg.AssetKey(list(k)) for k in spec.asset_deps],
-        check_specs=check_specs(spec),
-        pool=HUBSPOT_POOL if spec.calls_api else None,
         kinds={"hubspot", "csv"} if spec.calls_api else {"csv"},
-        metadata={"table": spec.name, "primary_key": ", ".join(spec.primary_key)},
+        metadata=metadata,
+        skippable=optional,
+        partitions_def=daily_partitions,
+        freshness_policy=freshness,
+    ).with_io_manager_key(account.io_manager_key)
+
+
+def build_spec_asset(
+    spec: TableSpec, per_type: Sequence[str], account: Account = DEFAULT_ACCOUNT
+) -> dg.AssetsDefinition:
+    """The step of one spec: its combined table and the per-type tables `per_type` names."""
+    tables = [spec.name, *per_type]
+    freshness = freshness_policy()
+    subsettable = len(tables) > 1
+    specs = [_table_spec(spec, t, account, freshness, subsettable) for t in tables]
+    declared = {asset_key(t, account): t for t in tables}
+
+    @dg.multi_asset(
+        name=f"{account.key_prefix}__{spec.name.lower()}",
+        specs=specs,
+        check_specs=[c for t in tables for c in table_check_specs(spec, t, account)],
+        can_subset=subsettable,
+        pool=account.pool if spec.calls_api else None,
+        required_resource_keys={account.hubspot_key, account.store_key},
     )
-    def _table(
-        context: dg.AssetExecutionContext, hubspot: HubSpotResource, export_store: ExportStoreResource
-    ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
-        ctx = export_context(context, date.fromisoformat(context.partition_key), hubspot, export_store)
-        yield from table_events(export_spec(ctx, spec))
+    def _tables(context: dg.AssetExecutionContext) -> Iterator[Any]:
+        resources = context.resources
+        ctx = export_context(
+            context,
+            date.fromisoformat(context.partition_key),
+            getattr(resources, account.hubspot_key),
+            getattr(resources, account.store_key),
+        )
+        selected = set(context.selected_asset_keys)
+        combined_key = asset_key(spec.name, account)
+        exports: list[TableExport] = []
+        unlisted: list[str] = []
+        for data in spec.produce(ctx, spec):
+            key = asset_key(data.name, account)
+            if key not in declared:
+                # a type newer than the account state: written all the same, named below
+                if combined_key in selected:
+                    exports.append(_export_unlisted(ctx, spec, data))
+                    unlisted.append(data.name)
+                continue
+            if key not in selected:
+                continue  # its rows are never produced (the stream is lazy)
+            stream = TableStream(ctx, spec, data)
+            yield dg.Output(stream, output_name=context.assets_def.get_output_name_for_asset_key(key))
+            assert stream.export is not None  # set by the IO manager, which raised if not published
+            exports.append(stream.export)
+            yield from (check_result(key, c) for c in stream.export.checks)
+        if combined_key in selected:
+            yield from (check_result(combined_key, c) for c in spanning_checks(ctx, spec, exports))
+        if unlisted:
+            context.log.warning(
+                "%d tables have no asset yet (refresh the account state to add them): %s",
+                len(unlisted),
+                ", ".join(unlisted),
+            )
+            yield dg.AssetObservation(
+                asset_key=combined_key,
+                partition=context.partition_key,
+                metadata={"tables_without_asset": dg.MetadataValue.json(unlisted)},
+            )
 
-    return _table
+    return _tables
 
 
-table_assets: list[dg.AssetsDefinition] = [build_table_asset(spec) for spec in TABLES]
+def _export_unlisted(ctx: ExportContext, spec: TableSpec, data: TableData) -> TableExport:
+    export = export_table(ctx, spec, data)
+    if not export.published:
+        raise not_published(export, ctx.day)
+    return export
+
+
+def build_table_assets(
+    state: AccountState | None, account: Account = DEFAULT_ACCOUNT
+) -> list[dg.AssetsDefinition]:
+    """Every table asset of the account: the per-type ones as `state` lists them (none without it)."""
+    return [build_spec_asset(spec, state.per_type(spec.name) if state else (), account) for spec in TABLES]

@@ -5,7 +5,6 @@ from datetime import date
 import dagster as dg
 
 from hubspot_pipeline.defs.resources import ExportStoreResource, HubSpotResource
-from hubspot_pipeline.sync.selection import load_selection
 from hubspot_pipeline.tables.context import ExportContext
 
 
@@ -19,6 +18,5 @@ def export_context(
         client_factory=hubspot.client,
         log=context.log,
         max_part_bytes=export_store.max_part_bytes,
-        # read at run time: a malformed HUBSPOT_SYNC_SETTINGS fails the step before it writes
-        selection=load_selection(),
+        selection=hubspot.selection(),
     )

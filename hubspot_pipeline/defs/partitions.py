@@ -1,8 +1,10 @@
-"""The one partitions definition: a UTC day per partition (the day the export folder is named after)."""
+"""The one partitions definition: a UTC day per partition (the day the export folder is named after),
+from HUBSPOT_PARTITIONS_START (`settings.partitions_start`), read when the code location loads."""
 
 import dagster as dg
 
-# Backfills can reach back to here; earlier days would only be projections of today's definitions.
-EXPORT_START_DATE = "2024-01-01"
+from hubspot_pipeline import settings
 
-daily_partitions = dg.DailyPartitionsDefinition(start_date=EXPORT_START_DATE, timezone="UTC")
+daily_partitions = dg.DailyPartitionsDefinition(
+    start_date=settings.partitions_start().isoformat(), timezone="UTC"
+)

@@ -4,37 +4,69 @@ import os
 import socket
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 from dagster_aws.s3 import S3Resource
 from pydantic import Field
 
 from hubspot_pipeline import settings
+from hubspot_pipeline.defs.accounts_config import DEFAULT, AccountConfig
 from hubspot_pipeline.defs.dead_runs import HOST_TAG
 from hubspot_pipeline.hubspot import HubSpotClient
 from hubspot_pipeline.store import Destination, open_destination
+from hubspot_pipeline.sync.incremental import IncrementalSettings
+from hubspot_pipeline.sync.selection import ENV_VAR as SYNC_SETTINGS_VAR
+from hubspot_pipeline.sync.selection import Selection, load_selection
 
 DEFAULT_API_BASE_URL = "https://api.hubapi.com"
 DEFAULT_EXPORT_URL = "./hubspot-export"
-DEFAULT_PART_BYTES = int(settings.SETTINGS["HUBSPOT_MAX_PART_BYTES"].default)
 
 
-def default_pace_file() -> str:
-    """One pacing file per deployment (per DAGSTER_HOME), shared by every step process of every run."""
+def default_pace_file(account: str = "default") -> str:
+    """One pacing file per account of the deployment (per DAGSTER_HOME), shared by every step process
+    of every run: each token has its own budget."""
     home = os.environ.get("DAGSTER_HOME") or tempfile.gettempdir()
-    return str(Path(home) / "hubspot-rate-window")
+    return str(
+        Path(home) / ("hubspot-rate-window" if account == "default" else f"hubspot-rate-window-{account}")
+    )
+
+
+def _setting(name: str, description: str) -> Any:
+    """A resource field of a numeric setting: its default, and a description naming its variable."""
+    setting = settings.SETTINGS[name]
+    return Field(
+        default=setting.default, description=f"{description} ({name}, {setting.low:,} to {setting.high:,})."
+    )
 
 
 class HubSpotResource(dg.ConfigurableResource):
-    """Every call to HubSpot goes through a client made here, paced within the deployment's budget."""
+    """Every call to HubSpot goes through a client made here, paced within the account's budget; the
+    sync settings of the account's index and tables are here too, so the UI shows them and a run's
+    configuration can change them."""
 
     access_token: str = Field(description="Private-app or OAuth access token (HUBSPOT_ACCESS_TOKEN).")
     base_url: str = Field(default=DEFAULT_API_BASE_URL, description="API root (HUBSPOT_API_BASE_URL).")
-    rate_limit_per_10s: int = Field(
-        default=int(settings.SETTINGS["HUBSPOT_RATE_LIMIT_PER_10S"].default),
-        description="Burst budget (HUBSPOT_RATE_LIMIT_PER_10S).",
-    )
+    rate_limit_per_10s: int = _setting("HUBSPOT_RATE_LIMIT_PER_10S", "Burst budget: calls per rolling 10 s")
     pace_file: str = Field(default_factory=default_pace_file, description="File that shares the budget.")
+    sync_settings: str = Field(
+        default="",
+        description="Which types, properties and records are exported: a JSON file's path or inline JSON "
+        "(HUBSPOT_SYNC_SETTINGS; README 'Sync settings'). Empty: everything.",
+    )
+    lookback_minutes: float = _setting(
+        "HUBSPOT_SYNC_LOOKBACK_MINUTES", "How far each daily search reaches back"
+    )
+    association_refresh_days: int = _setting(
+        "HUBSPOT_ASSOCIATION_REFRESH_DAYS", "Every association re-read at least every this many days"
+    )
+    calculated_refresh_days: int = _setting(
+        "HUBSPOT_CALCULATED_REFRESH_DAYS", "Every calculated property re-read at least every this many days"
+    )
+    reconcile_every_days: int = _setting(
+        "HUBSPOT_RECONCILE_EVERY_DAYS", "The full reconcile's cadence in days"
+    )
+    compact_after: int = _setting("HUBSPOT_INDEX_COMPACT_AFTER", "Index generations kept before a compaction")
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         # the host of a run that holds the HubSpot pool: `dead_runs` frees it if its process dies
@@ -50,36 +82,71 @@ class HubSpotResource(dg.ConfigurableResource):
             pace_file=self.pace_file,
         )
 
+    def selection(self) -> Selection:
+        """The sync settings, read when a step starts: a malformed value fails it before it writes."""
+        return load_selection({SYNC_SETTINGS_VAR: self.sync_settings})
+
+    def incremental(self) -> IncrementalSettings:
+        """The incremental settings, checked as the environment's are (a value set in a run's
+        configuration is held to the same ranges, and named by its variable when it is not)."""
+        values = {
+            "HUBSPOT_SYNC_LOOKBACK_MINUTES": self.lookback_minutes,
+            "HUBSPOT_ASSOCIATION_REFRESH_DAYS": self.association_refresh_days,
+            "HUBSPOT_CALCULATED_REFRESH_DAYS": self.calculated_refresh_days,
+            "HUBSPOT_RECONCILE_EVERY_DAYS": self.reconcile_every_days,
+            "HUBSPOT_INDEX_COMPACT_AFTER": self.compact_after,
+        }
+        return IncrementalSettings.from_values(settings.read_all({k: str(v) for k, v in values.items()}))
+
 
 class ExportStoreResource(dg.ConfigurableResource):
     """Where the export goes: `s3://bucket/prefix` through dagster-aws's S3Resource, or a local folder."""
 
-    export_url: str = Field(default=DEFAULT_EXPORT_URL, description="HUBSPOT_EXPORT_URL")
-    max_part_bytes: int = Field(default=DEFAULT_PART_BYTES, description="Gzip bytes per CSV part at most.")
+    export_url: str = Field(
+        default=DEFAULT_EXPORT_URL, description="s3://bucket/prefix or a local folder (HUBSPOT_EXPORT_URL)."
+    )
+    max_part_bytes: int = _setting("HUBSPOT_MAX_PART_BYTES", "Gzip bytes per CSV part at most")
+    role_arn: str = Field(
+        default="", description="IAM role to assume for the bucket (AWS_ROLE_ARN); empty: none."
+    )
+    external_id: str = Field(
+        default="", description="External id the role's trust policy asks for (AWS_EXTERNAL_ID)."
+    )
     s3: dg.ResourceDependency[S3Resource]
 
     def destination(self) -> Destination:
-        return open_destination(self.export_url, s3=self.s3)
+        return open_destination(
+            self.export_url, s3=self.s3, role_arn=self.role_arn, external_id=self.external_id
+        )
 
 
-def resources_from_env() -> dict[str, object]:
-    """Resources as the environment configures them (read when the code location loads, not at import):
-    a bad setting stops the load with a line that names it (`hubspot_pipeline.settings`)."""
+def resources_from_env(config: AccountConfig = DEFAULT) -> tuple[HubSpotResource, ExportStoreResource]:
+    """An account's resources as the environment (and its HUBSPOT_ACCOUNTS entry) configures them,
+    read when the code location loads, not at import: a bad setting stops the load with a line that
+    names it (`hubspot_pipeline.settings`)."""
     env = os.environ
     values = settings.read_all(env)
     s3 = S3Resource(
         endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
         region_name=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None,
     )
-    return {
-        "hubspot": HubSpotResource(
-            access_token=dg.EnvVar("HUBSPOT_ACCESS_TOKEN"),
-            base_url=env.get("HUBSPOT_API_BASE_URL") or DEFAULT_API_BASE_URL,
-            rate_limit_per_10s=int(values["HUBSPOT_RATE_LIMIT_PER_10S"]),
-        ),
-        "export_store": ExportStoreResource(
-            export_url=env.get("HUBSPOT_EXPORT_URL") or DEFAULT_EXPORT_URL,
-            max_part_bytes=int(values["HUBSPOT_MAX_PART_BYTES"]),
-            s3=s3,
-        ),
-    }
+    hubspot = HubSpotResource(
+        access_token=dg.EnvVar(config.token_var),
+        base_url=config.api_base_url or env.get("HUBSPOT_API_BASE_URL") or DEFAULT_API_BASE_URL,
+        rate_limit_per_10s=config.rate_limit_per_10s or int(values["HUBSPOT_RATE_LIMIT_PER_10S"]),
+        pace_file=default_pace_file(config.account.name),
+        sync_settings=env.get(SYNC_SETTINGS_VAR, ""),
+        lookback_minutes=float(values["HUBSPOT_SYNC_LOOKBACK_MINUTES"]),
+        association_refresh_days=int(values["HUBSPOT_ASSOCIATION_REFRESH_DAYS"]),
+        calculated_refresh_days=int(values["HUBSPOT_CALCULATED_REFRESH_DAYS"]),
+        reconcile_every_days=int(values["HUBSPOT_RECONCILE_EVERY_DAYS"]),
+        compact_after=int(values["HUBSPOT_INDEX_COMPACT_AFTER"]),
+    )
+    export_store = ExportStoreResource(
+        export_url=config.export_url or env.get("HUBSPOT_EXPORT_URL") or DEFAULT_EXPORT_URL,
+        max_part_bytes=int(values["HUBSPOT_MAX_PART_BYTES"]),
+        role_arn=env.get("AWS_ROLE_ARN", ""),
+        external_id=env.get("AWS_EXTERNAL_ID", ""),
+        s3=s3,
+    )
+    return hubspot, export_store

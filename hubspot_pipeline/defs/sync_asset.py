@@ -4,33 +4,48 @@ from datetime import date
 
 import dagster as dg
 
-from hubspot_pipeline.defs.assets import HUBSPOT_POOL, KEY_PREFIX, asset_key
+from hubspot_pipeline.defs.account import DEFAULT_ACCOUNT, Account
+from hubspot_pipeline.defs.assets import asset_key, freshness_policy
 from hubspot_pipeline.defs.partitions import daily_partitions
 from hubspot_pipeline.defs.resources import ExportStoreResource, HubSpotResource
 from hubspot_pipeline.sync.full_sync import SyncPlan, sync_plan
-from hubspot_pipeline.sync.incremental import IncrementalSettings
 from hubspot_pipeline.sync.index_sync import sync_index
-from hubspot_pipeline.sync.selection import load_selection
 from hubspot_pipeline.sync.timestamps import iso_ms
 from hubspot_pipeline.tables.context import ExportContext
 from hubspot_pipeline.tables.registry import SYNC_DEFINITION_TABLES
 
-CRM_INDEX_KEY = dg.AssetKey([KEY_PREFIX, "crm_index"])
+
+def crm_index_key(account: Account = DEFAULT_ACCOUNT) -> dg.AssetKey:
+    return dg.AssetKey([account.key_prefix, "crm_index"])
 
 
-@dg.asset(
-    key=CRM_INDEX_KEY,
-    description=(
-        "The CRM index under _state/index/: every record, its property history and associations, synced "
-        "from HubSpot. Materialising a day the index is already synced past makes no API call."
-    ),
-    group_name="crm",
-    partitions_def=daily_partitions,
-    deps=[asset_key(t) for t in SYNC_DEFINITION_TABLES],
-    pool=HUBSPOT_POOL,
-    kinds={"hubspot", "parquet"},
-)
-def crm_index(
+CRM_INDEX_KEY = crm_index_key()
+
+
+def build_crm_index(account: Account = DEFAULT_ACCOUNT) -> dg.AssetsDefinition:
+    @dg.asset(
+        key=crm_index_key(account),
+        description=(
+            "The CRM index under _state/index/: every record, its property history and associations, synced "
+            "from HubSpot. Materialising a day the index is already synced past makes no API call."
+        ),
+        group_name="crm",
+        partitions_def=daily_partitions,
+        deps=[asset_key(t, account) for t in SYNC_DEFINITION_TABLES],
+        pool=account.pool,
+        kinds={"hubspot", "parquet"},
+        freshness_policy=freshness_policy(),
+        required_resource_keys={account.hubspot_key, account.store_key},
+    )
+    def _crm_index(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+        hubspot: HubSpotResource = getattr(context.resources, account.hubspot_key)
+        export_store: ExportStoreResource = getattr(context.resources, account.store_key)
+        return sync_crm_index(context, hubspot, export_store)
+
+    return _crm_index
+
+
+def sync_crm_index(
     context: dg.AssetExecutionContext, hubspot: HubSpotResource, export_store: ExportStoreResource
 ) -> dg.MaterializeResult:
     ctx = ExportContext(
@@ -39,7 +54,7 @@ def crm_index(
         run_id=context.run.run_id,
         client_factory=hubspot.client,
         log=context.log,
-        selection=load_selection(),
+        selection=hubspot.selection(),
     )
 
     def plan() -> SyncPlan:
@@ -58,7 +73,7 @@ def crm_index(
         lambda: ctx.client,
         plan,
         context.log,
-        IncrementalSettings.from_env(),
+        hubspot.incremental(),
     )
     latest = outcome.manifest.generations[-1] if outcome.manifest.generations else None
     stats = latest.stats if latest is not None else {}
@@ -75,3 +90,6 @@ def crm_index(
         "delta": dg.MetadataValue.json(stats.get("types", {})),
     }
     return dg.MaterializeResult(metadata=metadata)
+
+
+crm_index = build_crm_index()

@@ -130,7 +130,7 @@ class HubSpotClient:
         `clock` together with a `sleep` that does not really sleep (see `pacing.ManualClock`), else
         pacing waits would spin on the wall clock."""
         if not token:
-            raise ValueError("a HubSpot access token is required")
+            raise ValueError("a HubSpot access token is required: set HUBSPOT_ACCESS_TOKEN")
         self.base_url = base_url.rstrip("/")
         self._token = token
         self.timeout = timeout

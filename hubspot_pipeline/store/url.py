@@ -21,11 +21,13 @@ _SCHEME_RE = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*)://")
 _HOW = "set HUBSPOT_EXPORT_URL to s3://bucket/prefix or a local folder path"
 
 
-def open_destination(url: str, *, s3: S3Resource | None = None) -> Destination:
+def open_destination(
+    url: str, *, s3: S3Resource | None = None, role_arn: str | None = None, external_id: str | None = None
+) -> Destination:
     """The destination named by `url`, checked usable before anything is written.
 
     `s3://bucket/some/prefix` goes through `s3` (default: an `S3Resource` on AWS_ENDPOINT_URL when set),
-    assuming AWS_ROLE_ARN with AWS_EXTERNAL_ID when set. A local path (relative, absolute or
+    assuming `role_arn` with `external_id` (default: AWS_ROLE_ARN, AWS_EXTERNAL_ID) when set. A local path (relative, absolute or
     `file://`) is created if missing. Raises DestinationError saying what to fix.
     """
     text = url.strip()
@@ -41,7 +43,7 @@ def open_destination(url: str, *, s3: S3Resource | None = None) -> Destination:
             raise DestinationError(f"file URL {text!r} names a host; use file:///absolute/path ({_HOW})")
         return _open_local(Path(urllib.request.url2pathname(parsed.path)))
     if name == "s3":
-        return _open_s3(text, s3)
+        return _open_s3(text, s3, role_arn, external_id)
     raise DestinationError(f"unsupported export URL scheme {name!r} in {text!r}: {_HOW}")
 
 
@@ -57,7 +59,9 @@ def _open_local(path: Path) -> LocalDestination:
     return LocalDestination(path)
 
 
-def _open_s3(text: str, s3: S3Resource | None) -> S3Destination:
+def _open_s3(
+    text: str, s3: S3Resource | None, role_arn: str | None, external_id: str | None
+) -> S3Destination:
     parsed = urllib.parse.urlsplit(text)
     bucket = parsed.netloc
     if not _BUCKET_RE.fullmatch(bucket) or ".." in bucket:
@@ -69,8 +73,8 @@ def _open_s3(text: str, s3: S3Resource | None) -> S3Destination:
     resource = s3 if s3 is not None else S3Resource(endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None)
     provider = S3ClientProvider(
         resource,
-        role_arn=os.environ.get("AWS_ROLE_ARN") or None,
-        external_id=os.environ.get("AWS_EXTERNAL_ID") or None,
+        role_arn=(os.environ.get("AWS_ROLE_ARN") if role_arn is None else role_arn) or None,
+        external_id=(os.environ.get("AWS_EXTERNAL_ID") if external_id is None else external_id) or None,
     )
     dest = S3Destination(provider, bucket, parsed.path.strip("/"))
     dest.check_bucket()

@@ -116,7 +116,11 @@ class IncrementalSettings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> IncrementalSettings:
         """The settings as the environment gives them (`hubspot_pipeline.settings` checks each)."""
-        values = settings.read_all(environ)
+        return cls.from_values(settings.read_all(environ))
+
+    @classmethod
+    def from_values(cls, values: Mapping[str, int | float]) -> IncrementalSettings:
+        """The settings from values checked by `hubspot_pipeline.settings`, keyed by variable name."""
         return cls(
             lookback=timedelta(minutes=values["HUBSPOT_SYNC_LOOKBACK_MINUTES"]),
             association_refresh_days=int(values["HUBSPOT_ASSOCIATION_REFRESH_DAYS"]),

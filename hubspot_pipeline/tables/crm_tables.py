@@ -277,6 +277,15 @@ def _batches(
 # -- OBJECTS and OBJECTS_<PLURAL> ------------------------------------------------------------------
 
 
+def objects_table(info: ObjectTypeInfo) -> str:
+    return f"OBJECTS_{info.table_suffix}"
+
+
+def objects_tables(ctx: ExportContext) -> list[str]:
+    """The per-type tables `produce_objects` writes."""
+    return [objects_table(info) for info in object_types(ctx)]
+
+
 def produce_objects(ctx: ExportContext, spec: TableSpec) -> Iterator[TableData]:
     reader, types = index_reader(ctx), object_types(ctx)
     batches = _batches(ctx, reader, types, spec.columns, _object_arrays)
@@ -284,7 +293,7 @@ def produce_objects(ctx: ExportContext, spec: TableSpec) -> Iterator[TableData]:
     for info in types:
         columns = object_columns(spec, property_names(ctx, info))
         yield TableData(
-            f"OBJECTS_{info.table_suffix}",
+            objects_table(info),
             columns,
             _batches(ctx, reader, [info], columns, _wide_arrays, values=True),
             spec.primary_key,
@@ -459,10 +468,27 @@ def _codes(values: pa.Array) -> tuple[list[str | None], np.ndarray]:
     return distinct, encoded.indices.fill_null(len(distinct) - 1).to_numpy().astype(np.int64)
 
 
+def association_table(src: ObjectTypeInfo, dst: ObjectTypeInfo) -> str:
+    return f"ASSOCIATIONS_{src.table_suffix}_TO_{dst.table_suffix}"
+
+
+def _pairs(
+    ctx: ExportContext, reader: IndexReader
+) -> tuple[dict[str, ObjectTypeInfo], list[tuple[str, str]]]:
+    """The exported types by id, and the pairs of them the index holds associations of."""
+    types = {t.type_id: t for t in object_types(ctx)}
+    return types, [(f, t) for f, t in reader.manifest.pairs() if f in types and t in types]
+
+
+def associations_tables(ctx: ExportContext) -> list[str]:
+    """The per-pair tables `produce_associations` writes."""
+    types, pairs = _pairs(ctx, index_reader(ctx))
+    return [association_table(types[f], types[t]) for f, t in pairs]
+
+
 def produce_associations(ctx: ExportContext, spec: TableSpec) -> Iterator[TableData]:
     reader = index_reader(ctx)
-    types = {t.type_id: t for t in object_types(ctx)}
-    pairs = [(f, t) for f, t in reader.manifest.pairs() if f in types and t in types]
+    types, pairs = _pairs(ctx, reader)
     live = KeptIds(ctx, reader)
     notes = [
         ASSOCIATIONS_NOTE.format(watermark=iso_ms(reader.manifest.watermark) or "never"),
@@ -499,7 +525,7 @@ def produce_associations(ctx: ExportContext, spec: TableSpec) -> Iterator[TableD
         src, dst = types[from_type], types[to_type]
         columns = pair_columns(src, dst, spec.columns[-1])
         yield TableData(
-            f"ASSOCIATIONS_{src.table_suffix}_TO_{dst.table_suffix}",
+            association_table(src, dst),
             columns,
             per_pair(from_type, to_type, columns),
             (columns[0].name, columns[1].name, columns[2].name),

@@ -90,6 +90,11 @@ def _property_names(info: EventTypeInfo, occurrences: pa.Table) -> list[str]:
     return sorted(names)
 
 
+def events_tables(ctx: ExportContext) -> list[str]:
+    """The per-type tables `produce_events` writes."""
+    return [info.table_name for info in account_event_types(ctx)]
+
+
 def produce_events(ctx: ExportContext, spec: TableSpec) -> Iterator[TableData]:
     occurrences, ingested, notes = _occurrences(ctx)
 

@@ -1,14 +1,18 @@
-"""Write a table spec's output for one day to the store, evaluate its blocking checks, then publish.
+"""Write one table of one day to the store, evaluate its checks, then publish it.
 
 A table is published only after its blocking checks pass (DESIGN section 5), so a failing day never
 replaces the good run before it:
-1. every table of the spec (the combined table, then its per-type tables) is written as parts of this
-   run with its manifest held back (`TableWriter(staged=True)`);
-2. the checks are evaluated: key uniqueness and the values references use while the chunks stream
+1. the table is written as parts of this run with its manifest held back (`TableWriter(staged=True)`);
+2. its checks are evaluated: key uniqueness and the values references use while the chunks stream
    past (a table is read once), the rest afterwards against a view of the store in which the staged
-   tables are already published, so a check that reads a table back reads the new parts;
-3. every check passed: each table's manifest is written and its earlier runs' parts deleted; else (or
-   on any error) the new parts are deleted and every table stays exactly as it was.
+   table is already published, so a check that reads the table back reads the new parts;
+3. every blocking check passed: the manifest is written and its earlier runs' parts deleted; else (or
+   on any error) the new parts are deleted and the table stays exactly as it was.
+
+Each table (the combined OBJECTS and each OBJECTS_<PLURAL>) is its own Dagster asset and is published
+on its own checks (`export_table`, called by the IO manager in `defs.table_io`); `export_spec` runs a
+whole spec the same way outside Dagster. Every table also has `columns_unchanged`, an alert on a
+column gone or retyped since the day before.
 
 Checks are vectorised: a chunk of row tuples or an Arrow batch becomes Arrow key columns, hashed or
 deduplicated in Arrow and numpy; memory holds a batch plus 8 bytes a row (key hashes) and the
@@ -23,6 +27,7 @@ import io
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from typing import Any, BinaryIO, Protocol
 
 import numpy as np
@@ -30,11 +35,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 
-from hubspot_pipeline.store import Destination, ObjectInfo, TableResult, TableWriter, read_manifest
+from hubspot_pipeline.store import Column, Destination, ObjectInfo, TableResult, TableWriter, read_manifest
 from hubspot_pipeline.tables.context import ExportContext
 from hubspot_pipeline.tables.spec import Chunk, Reference, TableData, TableSpec
 
 EXAMPLES = 5  # duplicate keys or dangling references a failed check names
+COLUMNS_CHECK = "columns_unchanged"  # the schema-change alert every table has
 # distinct reference values gathered before they are deduplicated again
 _COMPACT_ROWS = 1_000_000
 _FNV_PRIME = np.uint64(0x100000001B3)
@@ -54,25 +60,62 @@ class WrittenTable:
     result: TableResult
     notes: list[str]
     metadata: dict[str, Any] = field(default_factory=dict)
+    columns: Sequence[Column] = ()
+
+
+@dataclass
+class TableExport:
+    """One table of one day: what was written, its checks, and whether it was published."""
+
+    spec: TableSpec
+    table: WrittenTable
+    checks: list[CheckOutcome]
+    published: bool
+    api_calls: int  # the step's calls to HubSpot so far
+
+    @property
+    def combined(self) -> bool:
+        """Whether this is the spec's own table (OBJECTS), not one of its per-type tables."""
+        return self.table.result.table == self.spec.name
+
+    @property
+    def failed(self) -> list[CheckOutcome]:
+        """The blocking checks that failed (why the table was not published)."""
+        return [c for c in self.checks if c.blocking and not c.passed]
 
 
 @dataclass
 class ExportOutcome:
+    """Every table of a spec for one day (the combined table first), and the checks that span them."""
+
     spec: TableSpec
-    tables: list[WrittenTable]
-    checks: list[CheckOutcome]
-    api_calls: int
-    # False when a blocking check failed: nothing of this run is visible, the earlier run stays
-    published: bool = True
+    exports: list[TableExport]
+    # evaluated after the per-type tables were written (`CustomCheck.after_per_type`): alerts
+    spanning: list[CheckOutcome] = field(default_factory=list)
+
+    @property
+    def tables(self) -> list[WrittenTable]:
+        return [e.table for e in self.exports]
 
     @property
     def main(self) -> WrittenTable:
         return self.tables[0]
 
     @property
+    def checks(self) -> list[CheckOutcome]:
+        return [c for e in self.exports for c in e.checks] + self.spanning
+
+    @property
+    def published(self) -> bool:
+        return all(e.published for e in self.exports)
+
+    @property
     def failed(self) -> list[CheckOutcome]:
-        """The blocking checks that failed (why the tables were not published)."""
-        return [c for c in self.checks if c.blocking and not c.passed]
+        return [c for e in self.exports for c in e.failed]
+
+    @property
+    def api_calls(self) -> int:
+        return self.exports[-1].api_calls if self.exports else 0
 
 
 # -- vectorised helpers shared by the checks ------------------------------------------------------------
@@ -198,54 +241,62 @@ class _RefCollector:
 
 
 def export_spec(ctx: ExportContext, spec: TableSpec) -> ExportOutcome:
-    """Produce and write every table of `spec` for `ctx.day`, check them, and publish them only if
-    every check passed; return what was written, the check results and whether it was published."""
-    staged: list[TableWriter] = []
+    """Export every table of `spec` for `ctx.day` in the order produced (the combined table first),
+    each published only if its own blocking checks pass; a combined table that fails stops the export
+    before its per-type tables. The Dagster assets do the same one output at a time (`defs.table_io`)."""
+    exports: list[TableExport] = []
+    for data in spec.produce(ctx, spec):
+        exports.append(export_table(ctx, spec, data))
+        if exports[-1].combined and not exports[-1].published:
+            break
+    return ExportOutcome(spec, exports, spanning_checks(ctx, spec, exports))
+
+
+def export_table(ctx: ExportContext, spec: TableSpec, data: TableData) -> TableExport:
+    """Write one table of the spec (staged), evaluate its checks, publish it only if every blocking one
+    passed; on a failed check or any error its new parts are deleted and the table stays as it was."""
+    combined = data.name == spec.name
+    names = [c.name for c in data.columns]
+    tracker = _KeyTracker(data.name, data.primary_key, [names.index(k) for k in data.primary_key])
+    refs = (
+        [_RefCollector(r, [names.index(c) for c in r.columns]) for r in spec.references] if combined else []
+    )
+    writer = _stage(ctx, data, [tracker, *refs])
     try:
-        written, trackers, collectors = _stage_tables(ctx, spec, staged)
-        checked = _as_published(ctx, staged)
+        written = WrittenTable(writer.result, data.notes, data.metadata, tuple(data.columns))
+        checked = _as_published(ctx, [writer])
         checks = [
-            _key_check(checked, spec, trackers),
-            *(_reference_check(checked, spec.name, c) for c in collectors),
+            _key_check(checked, tracker),
+            *(_reference_check(checked, spec.name, c) for c in refs),
             *(
-                replace(check.evaluate(checked, written), blocking=check.blocking)
+                replace(check.evaluate(checked, [written]), blocking=check.blocking)
                 for check in spec.custom_checks
+                if combined and not check.after_per_type
             ),
+            _columns_check(ctx, data),
         ]
         published = all(c.passed or not c.blocking for c in checks)
         if published:
-            for writer in staged:
-                writer.publish()
+            writer.publish()
         else:
             failed = ", ".join(c.name for c in checks if c.blocking and not c.passed)
-            ctx.log.warning("%s of %s not published: blocking checks failed (%s)", spec.name, ctx.day, failed)
+            ctx.log.warning("%s of %s not published: blocking checks failed (%s)", data.name, ctx.day, failed)
     finally:
-        for writer in staged:
-            writer.discard()  # the parts of every table not published (a no-op for the others)
-    return ExportOutcome(spec, written, checks, ctx.api_calls, published)
+        writer.discard()  # the parts of a table not published (a no-op once published)
+    return TableExport(spec, written, checks, published, ctx.api_calls)
 
 
-def _stage_tables(
-    ctx: ExportContext, spec: TableSpec, staged: list[TableWriter]
-) -> tuple[list[WrittenTable], list[_KeyTracker], list[_RefCollector]]:
-    """Write each table the spec produces, its manifest held back; gather its key hashes and (for the
-    combined table) the values its references use."""
-    written: list[WrittenTable] = []
-    trackers: list[_KeyTracker] = []
-    collectors: list[_RefCollector] = []
-    for data in spec.produce(ctx, spec):
-        names = [c.name for c in data.columns]
-        tracker = _KeyTracker(data.name, data.primary_key, [names.index(k) for k in data.primary_key])
-        refs = (
-            [_RefCollector(r, [names.index(c) for c in r.columns]) for r in spec.references]
-            if data.name == spec.name
-            else []
-        )
-        staged.append(_stage(ctx, data, [tracker, *refs]))
-        written.append(WrittenTable(staged[-1].result, data.notes, data.metadata))
-        trackers.append(tracker)
-        collectors += refs
-    return written, trackers, collectors
+def spanning_checks(ctx: ExportContext, spec: TableSpec, exports: list[TableExport]) -> list[CheckOutcome]:
+    """The spec's checks over all of its tables, once all are written (none when the combined table
+    was not among them)."""
+    if not any(e.combined for e in exports):
+        return []
+    written = sorted((e.table for e in exports), key=lambda t: t.result.table != spec.name)
+    return [
+        replace(check.evaluate(ctx, written), blocking=False)
+        for check in spec.custom_checks
+        if check.after_per_type
+    ]
 
 
 def _stage(ctx: ExportContext, data: TableData, observers: Iterable[_Observer]) -> TableWriter:
@@ -317,18 +368,44 @@ class _PublishedView(Destination):
 # -- the checks -------------------------------------------------------------------------------------------
 
 
-def _key_check(ctx: ExportContext, spec: TableSpec, trackers: list[_KeyTracker]) -> CheckOutcome:
-    """One declared check covers the combined table and every per-type table it wrote."""
-    duplicates = {t.table: t.duplicates() for t in trackers}
+def _key_check(ctx: ExportContext, tracker: _KeyTracker) -> CheckOutcome:
+    duplicates = tracker.duplicates()
     metadata: dict[str, Any] = {"duplicate_keys": duplicates}
-    examples = {t.table: _duplicate_examples(ctx, t.table, t.key) for t in trackers if duplicates[t.table]}
-    if examples:
-        metadata["examples"] = examples
+    if duplicates:
+        metadata["examples"] = _duplicate_examples(ctx, tracker.table, tracker.key)
     return CheckOutcome(
         "primary_key_unique",
-        not any(duplicates.values()),
-        f"primary key ({', '.join(spec.primary_key)}) unique in {spec.name} and its per-type tables",
+        not duplicates,
+        f"primary key ({', '.join(tracker.key)}) unique in {tracker.table}",
         metadata,
+    )
+
+
+def _columns_check(ctx: ExportContext, data: TableData) -> CheckOutcome:
+    """An alert when a column the table had the day before is gone or has another type (a consumer
+    reading it by name would break); new columns (new properties) pass and are listed."""
+    before = read_manifest(ctx.destination, (ctx.day - timedelta(days=1)).isoformat(), data.name)
+    now = {c.header: c.type for c in data.columns}
+    if before is None:
+        return CheckOutcome(
+            COLUMNS_CHECK,
+            True,
+            f"no export of {data.name} the day before to compare with",
+            {"columns": len(now)},
+        )
+    was = {c["name"]: c["type"] for c in before["columns"]}
+    removed = sorted(set(was) - set(now))
+    retyped = sorted(n for n in set(was) & set(now) if was[n] != now[n])
+    return CheckOutcome(
+        COLUMNS_CHECK,
+        not removed and not retyped,
+        f"every column of {data.name} the day before is still there with its type",
+        {
+            "added": sorted(set(now) - set(was)),
+            "removed": removed,
+            "retyped": {n: f"{was[n]} -> {now[n]}" for n in retyped},
+        },
+        blocking=False,
     )
 
 

@@ -183,12 +183,15 @@ TABLES: tuple[TableSpec, ...] = (
         columns=_OBJECT_COLUMNS,
         primary_key=("OBJECTTYPEID", "OBJECTID"),
         produce=crm.produce_objects,
+        per_type_tables=crm.objects_tables,
         calls_api=False,
         custom_checks=(
             CustomCheck(
                 "per_type_counts_add_up",
                 "The OBJECTS_<PLURAL> row counts add up to the OBJECTS row count.",
                 crm.check_per_type_counts,
+                blocking=False,
+                after_per_type=True,
             ),
         ),
         asset_deps=(CRM_INDEX,),
@@ -278,6 +281,7 @@ TABLES: tuple[TableSpec, ...] = (
         ),
         upstream=("OBJECTS",),
         produce=crm.produce_associations,
+        per_type_tables=crm.associations_tables,
         calls_api=False,
         asset_deps=(CRM_INDEX,),
     ),
@@ -339,6 +343,7 @@ TABLES: tuple[TableSpec, ...] = (
         upstream=("OBJECTS", "OBJECT_AND_EVENT_TYPE_DEFINITIONS"),
         asset_deps=(CRM_INDEX,),
         produce=events.produce_events,
+        per_type_tables=events.events_tables,
         custom_checks=(
             CustomCheck(
                 "occurred_within_day",

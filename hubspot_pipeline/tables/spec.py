@@ -1,9 +1,9 @@
 """What an exported table is: its columns, keys, references and how its rows are produced.
 
-Every table of the export (DESIGN section 4) is one `TableSpec` in `registry.TABLES`. The Dagster layer
-builds one asset per spec; a spec's `produce` yields the combined table first and then, for tables such
-as OBJECTS or EVENTS, one `TableData` per object or event type (OBJECTS_CONTACTS, ...), all written by the
-same asset because the set of types is only known at run time.
+Every table of the export (DESIGN section 4) is one `TableSpec` in `registry.TABLES`. A spec's `produce`
+yields the combined table first and then, for tables such as OBJECTS or EVENTS, one `TableData` per
+object or event type (OBJECTS_CONTACTS, ...). The Dagster layer builds one step per spec with one asset
+per table: the per-type ones as the account state lists them (`per_type_tables`).
 
 A table streams either row tuples (the small tables) or Arrow record batches in the table's column
 order (the CRM tables, which go from the index to the CSV without per-row Python); `TableData.chunks`
@@ -61,15 +61,19 @@ class CustomCheck:
     before they are published. A blocking one (the default) keeps the tables unpublished when it fails;
     a non-blocking one is an alert about the data the table reports (the table is still right).
 
-    `evaluate(ctx, written)` gets the export context and the `WrittenTable`s of the run (combined table
-    first) and returns a `CheckOutcome` named `name`. `ctx.destination` shows the run's tables as if
-    published, so a check that reads a table back (`read_table`, `read_manifest`) reads the new parts.
+    `evaluate(ctx, written)` gets the export context and a list of `WrittenTable`s: the combined table
+    (or, `after_per_type`, the combined table then its per-type tables) and returns a `CheckOutcome`
+    named `name`. `ctx.destination` shows the table as if published, so a check that reads it back
+    (`read_table`, `read_manifest`) reads the new parts.
     """
 
     name: str
     description: str
     evaluate: Callable[..., Any]
     blocking: bool = True
+    # evaluated once the per-type tables are written too (`written` then holds them all), so it cannot
+    # hold the combined table back: always an alert
+    after_per_type: bool = False
 
 
 @dataclass
@@ -117,6 +121,9 @@ class TableSpec:
     custom_checks: tuple[CustomCheck, ...] = ()
     # other assets (not tables) this one runs after, by asset key path, e.g. ("hubspot", "crm_index")
     asset_deps: tuple[tuple[str, ...], ...] = ()
+    # the names of the per-type tables `produce` writes after the combined one, for the account as
+    # the context sees it (the account state lists them, so each is its own asset)
+    per_type_tables: Callable[[ExportContext], list[str]] | None = None
 
     @property
     def column_names(self) -> list[str]:
