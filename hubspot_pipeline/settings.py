@@ -13,10 +13,13 @@ the pipeline: every layer may use it.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 
 class SettingError(ValueError):
@@ -81,6 +84,31 @@ def partitions_start(environ: Mapping[str, str] | None = None, today: dt.date | 
         return dt.date.fromisoformat(text)
     except ValueError:
         raise SettingError(f"{PARTITIONS_START} must be a date YYYY-MM-DD, got {text!r}") from None
+
+
+def json_setting(name: str, value: str, opener: str, error: type[ValueError]) -> tuple[Any, str]:
+    """A JSON setting given inline (starting with `opener`, `{` or `[`) or as the path of a file that
+    holds it: the parsed JSON and where it came from (for messages). Raises `error` naming the
+    variable and what to fix."""
+    text, origin = value.strip(), name
+    if not text.startswith(opener):
+        try:
+            text = Path(text).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise error(
+                f"{name}: cannot read the settings file {value.strip()!r} ({reason}); give a readable JSON "
+                f"file or inline JSON starting with '{opener}'"
+            ) from None
+        origin = f"{name} ({value.strip()})"
+    return parse_json(text, origin, error), origin
+
+
+def parse_json(text: str, origin: str, error: type[ValueError]) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise error(f"{origin}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
 
 
 def read(name: str, environ: Mapping[str, str] | None = None) -> int | float:

@@ -10,11 +10,9 @@ HubSpot budget, so each account is paced and pooled apart).
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from hubspot_pipeline import settings
@@ -46,19 +44,7 @@ def configured_accounts(environ: Mapping[str, str] | None = None) -> list[Accoun
     text = env.get(ACCOUNTS_VAR, "").strip()
     if not text:
         return [DEFAULT]
-    if not text.startswith("["):
-        try:
-            text = Path(text).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise AccountsConfigError(
-                f"{ACCOUNTS_VAR}: cannot read {text!r} ({exc.strerror}); give a JSON file or inline JSON starting with '['"
-            ) from None
-    try:
-        entries = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise AccountsConfigError(
-            f"{ACCOUNTS_VAR}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
-        ) from None
+    entries, _ = settings.json_setting(ACCOUNTS_VAR, text, "[", AccountsConfigError)
     if not isinstance(entries, list):
         raise AccountsConfigError(
             f"{ACCOUNTS_VAR} must be a JSON list of accounts, got {type(entries).__name__}"

@@ -24,18 +24,17 @@ filter needs no re-sync. A value is "present" when it is neither null nor the em
 from __future__ import annotations
 
 import difflib
-import json
 import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from hubspot_pipeline import settings as deployment_settings
 from hubspot_pipeline.sync.index_reader import AsOfBatch
 from hubspot_pipeline.sync.object_types import ObjectTypeInfo
 
@@ -273,27 +272,15 @@ def load_selection(environ: Mapping[str, str] | None = None) -> Selection:
     text = (os.environ if environ is None else environ).get(ENV_VAR, "").strip()
     if not text:
         return Selection()
-    if text.startswith("{"):
-        return parse_selection(text, ENV_VAR)
-    try:
-        content = Path(text).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise SyncSettingsError(
-            f"{ENV_VAR}: cannot read the settings file {text!r} ({reason}); give a readable JSON file "
-            "or inline JSON starting with '{'"
-        ) from None
-    return parse_selection(content, f"{ENV_VAR} ({text})")
+    return selection_from(*deployment_settings.json_setting(ENV_VAR, text, "{", SyncSettingsError))
 
 
 def parse_selection(text: str, origin: str = ENV_VAR) -> Selection:
     """Parse the settings' JSON; raise SyncSettingsError naming what to fix."""
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise SyncSettingsError(
-            f"{origin}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
-        ) from None
+    return selection_from(deployment_settings.parse_json(text, origin, SyncSettingsError), origin)
+
+
+def selection_from(data: Any, origin: str) -> Selection:
     top = _mapping(data, origin, {"object_types"})
     types = _mapping(top.get("object_types", {}), f"{origin}: object_types", None)
     return Selection(
