@@ -37,6 +37,7 @@ from hubspot_pipeline.sync.full_sync import (
     sync_associations,
     sync_plan,
 )
+from hubspot_pipeline.sync.full_sync_progress import FullSyncProgress
 from hubspot_pipeline.sync.index import (
     ASSOCIATION_SCHEMA,
     HISTORY_SCHEMA,
@@ -444,6 +445,22 @@ def test_a_killed_first_sync_resumes_where_it_stopped(
     re-reads only the chunk or pair in progress, and the index ends the same as an uninterrupted one."""
     monkeypatch.setattr(full_sync, "CHECKPOINT_RECORDS", 100)
     monkeypatch.setattr(full_sync, "ASSOCIATION_FILE_ROWS", 1)
+    _kill_and_resume(sandbox, plan, tmp_path)
+
+
+def test_a_killed_first_sync_resumes_from_the_batch_in_progress(
+    sandbox: Sandbox, plan: SyncPlan, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Default chunks (10,000 records: every part of this account is within its first chunk), so
+    what a kill leaves is the chunk's pending pieces: the next run re-reads one batch at most. Pages
+    and batches of 10 records, so the parts of this small account take several."""
+    monkeypatch.setattr(full_sync, "ASSOCIATION_FILE_ROWS", 1)
+    monkeypatch.setattr(full_sync, "LIST_PAGE", 10)
+    monkeypatch.setattr(full_sync, "BATCH_READ", 10)
+    _kill_and_resume(sandbox, plan, tmp_path, inspect=True)
+
+
+def _kill_and_resume(sandbox: Sandbox, plan: SyncPlan, tmp_path: Path, inspect: bool = False) -> None:
     whole, _ = run_sync(sandbox, tmp_path / "whole", plan)
     total = whole.api_calls
     expected = _index_state(tmp_path / "whole")
@@ -453,6 +470,11 @@ def test_a_killed_first_sync_resumes_where_it_stopped(
         with pytest.raises(Killed):
             sync_index(LocalDestination(root), AS_OF, "killed01-run", lambda c=client: c, lambda: plan)
         assert load_manifest(LocalDestination(root)).generations == []  # nothing visible yet
+        if inspect and kill_after == 7:
+            progress = FullSyncProgress.load(LocalDestination(root))
+            assert progress is not None
+            (state,) = [p for p in progress.parts.values() if p.pending]
+            assert state.chunks == [] and len(state.pending) >= 2 and state.pending_after
         resumed, again = run_sync(sandbox, root, plan)
         spent = len(again.sent)
         # at most one chunk (a list page and a batch read) or one pair's call is read twice

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -16,7 +17,8 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from hubspot_pipeline.defs.dead_runs import HOST_TAG, fail_dead_runs
+from hubspot_pipeline.defs.dead_runs import HEARTBEAT_TAG, HOST_TAG, LOST_AFTER_S, Heartbeat, fail_dead_runs
+from hubspot_pipeline.defs.resources import HubSpotResource
 from hubspot_pipeline.store import LocalDestination, read_table
 from hubspot_sandbox import Sandbox, SandboxConfig
 
@@ -143,3 +145,69 @@ def test_only_started_runs_of_this_host_whose_process_is_gone_are_failed(tmp_pat
         assert (status("here"), status("there")) == (dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.STARTED)
         claimed = instance.event_log_storage.get_concurrency_info(POOL).claimed_slots
         assert [c.run_id for c in claimed] == [runs["there"]]
+
+
+def test_a_run_of_another_host_is_failed_once_its_heartbeat_stops(tmp_path: Path) -> None:
+    @dg.asset
+    def one() -> int:
+        return 1
+
+    now = 1_800_000_000.0
+    beats = {"fresh": now - 60, "stale": now - LOST_AFTER_S - 1, "none": None}
+    with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
+        runs = {}
+        for name, beat in beats.items():
+            tags = {HOST_TAG: "lost-host"} | ({HEARTBEAT_TAG: f"{beat:.0f}"} if beat is not None else {})
+            run_id = dg.materialize([one], instance=instance, tags=tags).run_id
+            run = instance.get_run_by_id(run_id)
+            assert run is not None
+            instance.run_storage.handle_run_event(
+                run_id, dg.DagsterEvent(dg.DagsterEventType.RUN_START.value, job_name=run.job_name)
+            )
+            runs[name] = run_id
+        instance.event_log_storage.set_concurrency_slots(POOL, 3)
+        for run_id in runs.values():
+            instance.event_log_storage.claim_concurrency_slot(POOL, run_id, "one")
+        assert fail_dead_runs(instance, host="this-host", now=now) == [runs["stale"]]
+        failures = [
+            r.message for r in instance.all_logs(runs["stale"], of_type=dg.DagsterEventType.RUN_FAILURE)
+        ]
+        assert any("lost-host has sent no heartbeat for 301 s" in m for m in failures), failures
+        claimed = instance.event_log_storage.get_concurrency_info(POOL).claimed_slots
+        assert sorted(c.run_id for c in claimed) == sorted([runs["fresh"], runs["none"]])
+        # a minute later the fresh one is still within its allowance; far later it is lost too
+        assert fail_dead_runs(instance, host="this-host", now=now + 60) == []
+        assert fail_dead_runs(instance, host="this-host", now=now + LOST_AFTER_S) == [runs["fresh"]]
+
+
+def test_a_run_using_hubspot_beats_until_it_ends(tmp_path: Path) -> None:
+    seen: dict[str, str | None] = {}
+
+    @dg.asset
+    def uses_hubspot(context, hubspot: HubSpotResource) -> None:  # type: ignore[no-untyped-def]
+        run = context.instance.get_run_by_id(context.run.run_id)
+        assert run is not None
+        seen["host"], seen["beat"] = run.tags.get(HOST_TAG), run.tags.get(HEARTBEAT_TAG)
+
+    with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
+        hubspot = HubSpotResource(access_token="pat-x", pace_file=str(tmp_path / "pace"))
+        assert dg.materialize([uses_hubspot], instance=instance, resources={"hubspot": hubspot}).success
+    assert seen["host"] == socket.gethostname()
+    assert seen["beat"] is not None and abs(float(seen["beat"]) - time.time()) < 3600
+
+
+def test_the_heartbeat_writes_its_clock_and_stops(tmp_path: Path) -> None:
+    @dg.asset
+    def one() -> int:
+        return 1
+
+    with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
+        run_id = dg.materialize([one], instance=instance).run_id
+        beat = Heartbeat(instance, run_id, interval=3600, clock=lambda: 1234.0)
+        deadline = time.monotonic() + 60  # a bound on waiting for the first beat, not a speed
+        while beat.beats == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        beat.stop()
+        run = instance.get_run_by_id(run_id)
+        assert run is not None and run.tags[HEARTBEAT_TAG] == "1234"
+        assert beat.beats == 1  # stopped before the next beat was due

@@ -17,7 +17,6 @@ import dagster as dg
 import pytest
 
 from hubspot_pipeline.definitions import defs as load_defs
-from hubspot_pipeline.tables.registry import TABLES
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "definitions.json"
 
@@ -69,11 +68,6 @@ def test_the_loaded_definitions_match_the_snapshot(defs: dg.Definitions) -> None
         SNAPSHOT.parent.mkdir(exist_ok=True)
         SNAPSHOT.write_text(json.dumps(described, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     assert described == json.loads(SNAPSHOT.read_text(encoding="utf-8"))
-
-
-def test_every_registry_table_is_an_asset_under_the_prefix(defs: dg.Definitions) -> None:
-    keys = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
-    assert keys == {"hubspot/crm_index", *(f"hubspot/{t.name.lower()}" for t in TABLES)}
 
 
 def test_schedule_requests_yesterday(defs: dg.Definitions) -> None:

@@ -179,7 +179,8 @@ def test_a_downstream_asset_loads_the_day_as_dataframe_and_arrow(exported: Expor
 
 def test_load_asset_value_and_several_days_by_day(exported: Exported) -> None:
     defs = dg.Definitions(assets=exported.assets(exported.state), resources=exported.resources)
-    owners = defs.load_asset_value(asset_key("OWNERS"), partition_key=DAY0.isoformat())
+    with dg.instance_for_test() as instance:  # not the deployment's DAGSTER_HOME
+        owners = defs.load_asset_value(asset_key("OWNERS"), partition_key=DAY0.isoformat(), instance=instance)
     assert isinstance(owners, pd.DataFrame)
     manifest = read_manifest(LocalDestination(exported.root), DAY0.isoformat(), "OWNERS")
     assert manifest is not None and len(owners) == manifest["rows"] > 0

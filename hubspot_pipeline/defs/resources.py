@@ -8,11 +8,11 @@ from typing import Any
 
 import dagster as dg
 from dagster_aws.s3 import S3Resource
-from pydantic import Field
+from pydantic import Field, PrivateAttr
 
 from hubspot_pipeline import settings
 from hubspot_pipeline.defs.accounts_config import DEFAULT, AccountConfig
-from hubspot_pipeline.defs.dead_runs import HOST_TAG
+from hubspot_pipeline.defs.dead_runs import HOST_TAG, Heartbeat
 from hubspot_pipeline.hubspot import HubSpotClient
 from hubspot_pipeline.store import Destination, open_destination
 from hubspot_pipeline.sync.incremental import IncrementalSettings
@@ -67,12 +67,19 @@ class HubSpotResource(dg.ConfigurableResource):
         "HUBSPOT_RECONCILE_EVERY_DAYS", "The full reconcile's cadence in days"
     )
     compact_after: int = _setting("HUBSPOT_INDEX_COMPACT_AFTER", "Index generations kept before a compaction")
+    _heartbeat: Heartbeat | None = PrivateAttr(default=None)
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        # the host of a run that holds the HubSpot pool: `dead_runs` frees it if its process dies
+        # the host of a run that holds the HubSpot pool, and its heartbeat: `dead_runs` frees the
+        # pool if the run's process dies or its machine is lost
         run = context.run
         if context.instance is not None and run is not None:
             context.instance.add_run_tags(run.run_id, {HOST_TAG: socket.gethostname()})
+            self._heartbeat = Heartbeat(context.instance, run.run_id)
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        if self._heartbeat is not None:
+            self._heartbeat.stop()
 
     def client(self) -> HubSpotClient:
         return HubSpotClient(

@@ -321,15 +321,23 @@ def _sync_records(
     checkpoint: Callable[[], None],
 ) -> array:
     """Every record of one part into chunks of about `CHECKPOINT_RECORDS` (each uploaded as a
-    segment and checkpointed), from where `state` says the last run stopped; the ids of the part."""
+    segment and checkpointed, each batch between them saved as a pending piece), from where `state`
+    says the last run stopped; the ids of the part."""
     ids = _chunk_ids(destination, state.chunks)
     if state.done:
         return ids
     body_extra = {"properties": properties, "propertiesWithHistory": properties}
     flag = str(archived).lower()
     pending: list[str] = []
-    missing = 0
+    missing = state.pending_missing
     records, history = SegmentFile(RECORD_SCHEMA, tmp), SegmentFile(HISTORY_SCHEMA, tmp)
+    # the batches read since the last pending piece was saved
+    fresh: list[tuple[pa.Table, pa.Table]] = []
+    for piece in state.pending:  # the chunk an earlier run had begun: its batches are read already
+        piece_records, piece_history = _read_piece(destination, piece)
+        records.append(piece_records)
+        history.append(piece_history)
+        ids.extend(piece_records.column("object_id").to_pylist())
 
     def read(chunk: list[str]) -> None:
         nonlocal missing
@@ -341,18 +349,37 @@ def _sync_records(
         watermark.observe(body)
         results = sorted(body.get("results") or [], key=lambda r: int(r["id"]))
         missing += len(chunk) - len(results)
-        records.append(_records_table(results))
-        history.append(_history_table(results))
+        fresh.append((_records_table(results), _history_table(results)))
+        records.append(fresh[-1][0])
+        history.append(fresh[-1][1])
         ids.extend(int(r["id"]) for r in results)
+
+    def save_piece(after: str) -> None:
+        """The batches since the last piece, as a pending piece of the chunk in progress."""
+        piece_records, piece_history = SegmentFile(RECORD_SCHEMA, tmp), SegmentFile(HISTORY_SCHEMA, tmp)
+        for batch_records, batch_history in fresh:
+            piece_records.append(batch_records)
+            piece_history.append(batch_history)
+        name = state.pending_name(part)
+        state.pending.append(
+            upload_segment(destination, gen, type_id, part, piece_records, piece_history, name=name)
+        )
+        state.pending_after, state.pending_missing = after, missing
+        fresh.clear()
+        checkpoint()
 
     def flush(after: str | None) -> None:
         nonlocal records, history, missing
-        name = f"{part}-{len(state.chunks):05d}"
+        name = state.chunk_name(part)
         state.chunks.append(upload_segment(destination, gen, type_id, part, records, history, name=name))
         state.after, state.done = after, after is None
         state.missing += missing
+        pieces = [key for p in state.pending for key in (p.records, p.history)]
+        state.pending, state.pending_after, state.pending_missing = [], None, 0
         missing = 0
+        fresh.clear()
         checkpoint()
+        destination.delete(pieces)  # in the chunk now (a kill before this leaves orphans compaction removes)
         records, history = SegmentFile(RECORD_SCHEMA, tmp), SegmentFile(HISTORY_SCHEMA, tmp)
 
     try:
@@ -361,7 +388,7 @@ def _sync_records(
             f"/crm/v3/objects/{type_id}",
             {"archived": flag, "properties": ID_PROPERTY},
             page_size=LIST_PAGE,
-            after=state.after,
+            after=state.pending_after if state.pending else state.after,
         )
         for page, after in pages:
             pending += [str(r["id"]) for r in page]
@@ -374,10 +401,20 @@ def _sync_records(
                 flush(None)
             elif not pending and records.rows_appended >= CHECKPOINT_RECORDS:
                 flush(after)  # a page boundary with nothing pending: the cursor says where to go on
+            elif not pending and fresh:
+                save_piece(after)  # a resumed run re-reads at most the batch after it
     finally:
         records.discard()
         history.discard()
     return ids
+
+
+def _read_piece(destination: Destination, piece: RecordSegment) -> tuple[pa.Table, pa.Table]:
+    tables = []
+    for key in (piece.records, piece.history):
+        with destination.open_read(key) as raw:
+            tables.append(pq.read_table(io.BytesIO(raw.read())))
+    return tables[0], tables[1]
 
 
 def _chunk_ids(destination: Destination, chunks: list[RecordSegment]) -> array:

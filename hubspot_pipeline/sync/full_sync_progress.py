@@ -2,19 +2,22 @@
 
 HubSpot's own first sync of a large account takes hours; a crash near its end must not cost all of
 it. The full sync uploads its records in chunks of `CHECKPOINT_RECORDS` per type and part (each
-chunk a segment of the generation being built) and its associations in files of whole pairs, and
-after each upload replaces `_state/index/full-sync-progress.json`:
+chunk a segment of the generation being built). Between chunks, each batch read is saved as a small
+pending piece (its records and history files), which the next chunk replaces. The associations go
+in files of whole pairs. After each upload it replaces `_state/index/full-sync-progress.json`:
 
 - the generation's id and INGESTEDAT (the resumed run keeps them: its files go to the same folder),
 - a fingerprint of the sync plan (types, properties, pairs): a run with another plan starts over,
 - the watermark so far (the earliest server time any of its reads began) and the calls spent,
-- per type and part: the chunks uploaded, the listing cursor after the last one, whether it is done,
+- per type and part: the row counts of the chunks uploaded (their keys follow from their number),
+  the listing cursor after the last one, whether it is done, and the pending pieces of the chunk in
+  progress with the cursor after them,
 - per pair: its association segment and the inputs it took.
 
-A resumed run re-reads at most the chunk of each part that was in progress (up to
-`CHECKPOINT_RECORDS` records: about 2 x CHECKPOINT_RECORDS / 100 calls) and the pairs of the
-association file in progress. The progress file goes away once the index manifest names the
-generation; until then nothing of it is visible to a reader.
+A resumed run re-reads at most the batch of each part that was in progress (a list page and a batch
+read) and the pairs of the association file in progress. The file grows by a few bytes a chunk, not
+a record. It goes away once the index manifest names the generation; until then nothing of it is
+visible to a reader.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import json
 from dataclasses import asdict, dataclass, field
 
 from hubspot_pipeline.store import Destination
-from hubspot_pipeline.sync.index import INDEX_PREFIX, AssociationSegment, RecordSegment
+from hubspot_pipeline.sync.index import INDEX_PREFIX, AssociationSegment, RecordSegment, segment_key
 
 PROGRESS_KEY = f"{INDEX_PREFIX}/full-sync-progress.json"
 CHECKPOINT_RECORDS = 10_000  # records per chunk: 100 list pages and 100 batch reads
@@ -37,6 +40,16 @@ class PartProgress:
     after: str | None = None  # the listing cursor of the first page not yet in a chunk
     done: bool = False
     missing: int = 0  # listed, then gone by the batch read, in the chunks uploaded
+    # the chunk in progress: its batches saved so far, the cursor after them, their missing records
+    pending: list[RecordSegment] = field(default_factory=list)
+    pending_after: str | None = None
+    pending_missing: int = 0
+
+    def chunk_name(self, part: str) -> str:
+        return f"{part}-{len(self.chunks):05d}"
+
+    def pending_name(self, part: str) -> str:
+        return f"{self.chunk_name(part)}-pending-{len(self.pending):05d}"
 
 
 @dataclass
@@ -59,7 +72,11 @@ class FullSyncProgress:
         return self.parts.setdefault(f"{type_id}/{part}", PartProgress())
 
     def save(self, destination: Destination) -> None:
-        destination.put_bytes(PROGRESS_KEY, json.dumps(asdict(self), separators=(",", ":")).encode())
+        doc = asdict(self)
+        for state in doc["parts"].values():
+            # a chunk's keys follow from its number: kept as its two row counts
+            state["chunks"] = [[c["record_count"], c["history_rows"]] for c in state["chunks"]]
+        destination.put_bytes(PROGRESS_KEY, json.dumps(doc, separators=(",", ":")).encode())
 
     @classmethod
     def load(cls, destination: Destination) -> FullSyncProgress | None:
@@ -73,12 +90,7 @@ class FullSyncProgress:
             plan=doc["plan"],
             watermark=doc["watermark"],
             api_calls=doc["api_calls"],
-            parts={
-                k: PartProgress(
-                    [RecordSegment(**c) for c in v["chunks"]], v["after"], v["done"], v["missing"]
-                )
-                for k, v in doc["parts"].items()
-            },
+            parts={k: _part(doc["gen"], k, v) for k, v in doc["parts"].items()},
             pairs={
                 k: PairProgress(AssociationSegment(**v["segment"]), (v["inputs"][0], v["inputs"][1]))
                 for k, v in doc["pairs"].items()
@@ -88,6 +100,36 @@ class FullSyncProgress:
     @staticmethod
     def clear(destination: Destination) -> None:
         destination.delete([PROGRESS_KEY])
+
+
+def _part(gen: str, key: str, doc: dict) -> PartProgress:
+    type_id, part = key.rsplit("/", 1)
+    chunks = []
+    for index, chunk in enumerate(doc["chunks"]):
+        if isinstance(chunk, dict):  # written before chunks were kept as their counts
+            chunks.append(RecordSegment(**chunk))
+            continue
+        records, history = chunk
+        name = f"{part}-{index:05d}"
+        chunks.append(
+            RecordSegment(
+                type_id,
+                part,
+                segment_key(gen, type_id, "records", name),
+                segment_key(gen, type_id, "history", name),
+                records,
+                history,
+            )
+        )
+    return PartProgress(
+        chunks,
+        doc["after"],
+        doc["done"],
+        doc["missing"],
+        [RecordSegment(**p) for p in doc.get("pending", [])],
+        doc.get("pending_after"),
+        doc.get("pending_missing", 0),
+    )
 
 
 def plan_fingerprint(types: list[str], properties: dict[str, list[str]], pairs: list[tuple[str, str]]) -> str:
