@@ -40,7 +40,7 @@ from hubspot_pipeline.hubspot.paging import paginate_search
 from hubspot_pipeline.hubspot.retry import Retry, RetryPolicy
 from hubspot_pipeline_tests.fake_http import json_server
 from hubspot_sandbox import Sandbox, SandboxConfig
-from hubspot_sandbox.routes import ROUTES
+from hubspot_sandbox.routes import LEGACY_ROUTE_KEYS, ROUTES
 
 TOKEN = "pat-na1-11111111-2222-3333-4444-555555555555"
 CONTACTS = "/crm/v3/objects/contacts"
@@ -123,7 +123,8 @@ def test_endpoint_templates_keep_the_counter_small() -> None:
 
 def test_endpoint_templates_match_the_sandbox_route_keys() -> None:
     """Same keys on both sides, so a test can compare `client.calls` with `Sandbox.calls` directly."""
-    api_routes = [r for r in ROUTES if not r.control]
+    # the legacy endpoints are the sandbox's for other clients: the pipeline never calls them
+    api_routes = [r for r in ROUTES if not r.control and r.key not in LEGACY_ROUTE_KEYS]
     assert len(api_routes) > 30
     for route in api_routes:
         path = re.sub(r"\{\w+\}", "7", route.template)

@@ -76,6 +76,8 @@ def _routes() -> list[Route]:
         associations,
         control,
         events,
+        legacy_definitions,
+        legacy_records,
         lists,
         objects,
         owners,
@@ -133,6 +135,8 @@ def _routes() -> list[Route]:
         Route("GET", "/settings/v3/users/roles", users.list_roles, scopes("settings.users.read")),
         Route("GET", "/account-info/v3/details", account_info.details, scopes("oauth")),
         Route("GET", "/account-info/v3/api-usage/daily/private-apps", account_info.daily_usage, scopes("oauth")),
+        *legacy_definitions.routes(Route),
+        *legacy_records.routes(Route),
         Route("POST", "/_sandbox/advance", control.advance, scopes(), control=True),
         Route("GET", "/_sandbox/calls", control.calls, scopes(), control=True),
     ]  # fmt: skip
@@ -154,3 +158,13 @@ def _routes() -> list[Route]:
 
 
 ROUTES: list[Route] = _routes()
+
+
+def _legacy_keys() -> frozenset[str]:
+    from hubspot_sandbox.endpoints import legacy_definitions, legacy_records
+
+    return frozenset(r.key for family in (legacy_definitions, legacy_records) for r in family.routes(Route))
+
+
+# The older endpoints other clients call (not the pipeline), each family with a golden list of its own.
+LEGACY_ROUTE_KEYS: frozenset[str] = _legacy_keys()

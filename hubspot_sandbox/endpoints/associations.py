@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import re
 from typing import Any
 
 from hubspot_sandbox.context import RequestContext
@@ -100,3 +101,71 @@ def pair_configurations(ctx: RequestContext) -> dict[str, Any]:
 def all_configurations(ctx: RequestContext) -> dict[str, Any]:
     types = ctx.account.object_types()
     return {"results": [row for a in types for b in types for row in _configurations(ctx, a, b)]}
+
+
+# -- associations v3 ------------------------------------------------------------------------------
+
+V3_BATCH_MAX_INPUTS = 1_000  # HubSpot documents none for v3; v4's maximum
+
+
+def v3_type_names(ctx: RequestContext, from_type: ObjectType, to_type: ObjectType) -> dict[int, str]:
+    """typeId -> v3 name, as the v3 object reads name them (`records.V3Associations`): the primary
+    type is `contact_to_company`, the plain one beside it `contact_to_company_unlabeled` (plain
+    `contact_to_deal` where the pair has no primary), any other label its snake-cased text."""
+    labels = ctx.account.association_labels(from_type.type_id, to_type.type_id)
+    base = f"{from_type.singular}_to_{to_type.singular}"
+    has_primary = any((label.get("label") or "").lower() == "primary" for label in labels)
+    names: dict[int, str] = {}
+    for label in labels:
+        text = label.get("label")
+        if text is None:
+            names[label["typeId"]] = f"{base}_unlabeled" if has_primary else base
+        else:
+            names[label["typeId"]] = base if text.lower() == "primary" else _snake(text)
+    return names
+
+
+def _snake(label: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", label.lower()).strip("_")
+
+
+def v3_batch_read_associations(ctx: RequestContext) -> Any:
+    """`POST /crm/v3/associations/{fromObjectType}/{toObjectType}/batch/read`: every associated id
+    once per association type (v4's types, v3's names), no paging; repeated ids are answered once;
+    ids with none (or unknown) come back as 207 errors, as in v4."""
+    from_type, to_type = ctx.object_type("fromObjectType"), ctx.object_type("toObjectType")
+    inputs = ctx.json_object().get("inputs")
+    if not isinstance(inputs, list):
+        raise validation_error("inputs is required and must be an array")
+    if len(inputs) > V3_BATCH_MAX_INPUTS:
+        raise limit_exceeded("inputs", len(inputs), V3_BATCH_MAX_INPUTS)
+    names = v3_type_names(ctx, from_type, to_type)
+    fallback = f"{from_type.singular}_to_{to_type.singular}"
+    items = [item if isinstance(item, dict) else {"id": item} for item in inputs]
+    raw_ids = list(dict.fromkeys(str(item.get("id")) for item in items))
+    numeric = [int(raw_id) for raw_id in raw_ids if raw_id.isdigit()]
+    found = iter(ctx.account.associations_of(from_type.type_id, numeric, to_type.type_id))
+    results, errors = [], []
+    for raw_id in raw_ids:
+        pairs = next(found) if raw_id.isdigit() else []
+        rows = [
+            {"id": str(to_id), "type": names.get(kind["typeId"], fallback)}
+            for to_id, kinds in pairs
+            for kind in kinds
+        ]
+        if not rows:
+            errors.append(
+                batch_error(
+                    "OBJECT_NOT_FOUND",
+                    f"No {to_type.singular} is associated with {from_type.singular} {raw_id}.",
+                    {
+                        "fromObjectId": [raw_id],
+                        "fromObjectType": [from_type.singular],
+                        "toObjectType": [to_type.singular],
+                    },
+                    subCategory="crm.associations.NO_ASSOCIATIONS_FOUND",
+                )
+            )
+            continue
+        results.append({"from": {"id": raw_id}, "to": rows})
+    return batch_response(results, errors, ctx.account.now)

@@ -123,7 +123,7 @@ def search_objects(ctx: RequestContext) -> dict[str, Any]:
             after=[str(after)],
             limit=[str(limit)],
         )
-    groups = _filter_groups(body.get("filterGroups"))
+    groups = _filter_groups(body.get("filterGroups"), body.get("filters"))
     try:
         total, ids = ctx.account.search(
             object_type.type_id,
@@ -176,10 +176,18 @@ def _string_list(body: dict[str, Any], key: str) -> list[str]:
     return value
 
 
-def _filter_groups(value: Any) -> list[dict]:
+def _filter_groups(value: Any, top_filters: Any = None) -> list[dict]:
+    """`filterGroups`, plus top-level `filters` (which HubSpot accepts too) as one more AND group.
+
+    The limits count that group like any other.
+    """
     groups = value or []
     if not isinstance(groups, list) or not all(isinstance(g, dict) for g in groups):
         raise validation_error("filterGroups must be an array of objects")
+    if top_filters:
+        if not isinstance(top_filters, list) or not all(isinstance(f, dict) for f in top_filters):
+            raise validation_error("filters must be an array of objects")
+        groups = [*groups, {"filters": top_filters}]
     if len(groups) > SEARCH_MAX_GROUPS:
         raise validation_error(
             f"Too many filter groups: {len(groups)}; at most {SEARCH_MAX_GROUPS} are allowed.",

@@ -93,6 +93,9 @@ def _snake(label: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", label.lower()).strip("_")
 
 
+INLINE_ASSOCIATIONS_MAX = 100  # associated ids per type inlined in a v3 object read; `paging` beyond
+
+
 class V3Associations:
     """The `associations` parameter of the v3 object reads: associated ids with v3 type names.
 
@@ -131,12 +134,22 @@ class V3Associations:
         for to_type, names in self._targets:
             fallback = f"{self._from.singular}_to_{to_type.singular}"
             found = self._ctx.account.associations_of(self._from.type_id, record_ids, to_type.type_id)
-            for members, pairs in zip(out, found, strict=True):
+            for record_id, members, pairs in zip(record_ids, out, found, strict=True):
                 rows = [
                     {"id": str(to_id), "type": names.get(kind["typeId"], fallback)}
-                    for to_id, kinds in pairs
+                    for to_id, kinds in pairs[:INLINE_ASSOCIATIONS_MAX]
                     for kind in kinds
                 ]
-                if rows:
-                    members[to_type.name] = {"results": rows}
+                if not rows:
+                    continue
+                members[to_type.name] = {"results": rows}
+                if len(pairs) > INLINE_ASSOCIATIONS_MAX:
+                    members[to_type.name]["paging"] = self._next(record_id, to_type, pairs)
         return list(out)
+
+    def _next(self, record_id: int, to_type: ObjectType, pairs: list[tuple[int, list[dict]]]) -> dict:
+        """`paging` of a truncated association list: the rest is on the v4 per-record endpoint, whose
+        cursor is the next `toObjectId`."""
+        after = str(pairs[INLINE_ASSOCIATIONS_MAX][0])
+        path = f"/crm/v4/objects/{self._from.name}/{record_id}/associations/{to_type.name}"
+        return {"next": {"after": after, "link": f"{self._ctx.origin}{path}?after={after}"}}

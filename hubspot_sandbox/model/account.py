@@ -219,8 +219,15 @@ class Account:
         )
 
     def resolve_type(self, ref: str) -> ObjectType | None:
-        """A type by plural name, singular name, type id or fully qualified name (case-insensitive)."""
-        type_id = self._types_by_ref.get(str(ref).lower())
+        """A type by plural name, singular name, type id or fully qualified name (case-insensitive).
+
+        A custom type also answers to the short form of its fully qualified name, `p_{name}`
+        (HubSpot accepts "2-123", "p123_cars" and "p_cars" alike).
+        """
+        key = str(ref).lower()
+        type_id = self._types_by_ref.get(key)
+        if type_id is None and key.startswith("p_"):
+            type_id = self._types_by_ref.get(f"p{self.portal_id}_{key[2:]}")
         return None if type_id is None else self.tables[type_id].otype
 
     def registry(self, type_ref: str) -> PropertyRegistry:

@@ -141,3 +141,48 @@ class RecordView:
     def archived_at(self) -> dt.datetime | None:
         """When the record was archived (deleted or merged away), else None."""
         return None if self.archived_ms is None else ms_to_datetime(self.archived_ms)
+
+
+@dataclass(frozen=True)
+class KnownType:
+    """A standard HubSpot object type the account does not model (no records, no custom properties).
+
+    HubSpot knows these names (so it answers their definitions instead of "Unable to infer object
+    type"); `read_scope` is the object read scope of hubspot-api.md §10.1 / HubSpot's scope list.
+    """
+
+    type_id: str | None  # None where HubSpot documents no objectTypeId for the type
+    name: str
+    singular: str
+    read_scope: str
+
+
+UNMODELLED_TYPES: tuple[KnownType, ...] = (
+    KnownType("0-14", "quotes", "quote", "crm.objects.quotes.read"),
+    KnownType("0-18", "communications", "communication", "crm.objects.contacts.read"),
+    KnownType("0-19", "feedback_submissions", "feedback_submission", "crm.objects.feedback_submissions.read"),
+    KnownType("0-53", "invoices", "invoice", "crm.objects.invoices.read"),
+    KnownType("0-54", "marketing_events", "marketing_event", "crm.objects.marketing_events.read"),
+    KnownType("0-69", "subscriptions", "subscription", "crm.objects.subscriptions.read"),
+    KnownType("0-74", "goal_targets", "goal_target", "crm.objects.goals.read"),
+    KnownType("0-84", "discounts", "discount", "e-commerce"),
+    KnownType("0-85", "fees", "fee", "e-commerce"),
+    KnownType("0-86", "taxes", "tax", "e-commerce"),
+    KnownType("0-101", "commerce_payments", "commerce_payment", "crm.objects.commercepayments.read"),
+    KnownType("0-115", "users", "user", "crm.objects.users.read"),
+    KnownType("0-116", "postal_mail", "postal_mail", "crm.objects.contacts.read"),
+    KnownType("0-123", "orders", "order", "crm.objects.orders.read"),
+    KnownType("0-136", "leads", "lead", "crm.objects.leads.read"),
+    KnownType("0-142", "carts", "cart", "crm.objects.carts.read"),
+    KnownType("0-162", "services", "service", "crm.objects.services.read"),
+    KnownType("0-410", "courses", "course", "crm.objects.courses.read"),
+    KnownType("0-420", "listings", "listing", "crm.objects.listings.read"),
+    KnownType("0-421", "appointments", "appointment", "crm.objects.appointments.read"),
+    KnownType(None, "deal_splits", "deal_split", "crm.objects.deals.read"),
+)
+
+
+def known_type_refs(known: KnownType) -> tuple[str, ...]:
+    """Every spelling a path may use for an unmodelled type: id, plural and singular name."""
+    refs = (known.type_id, known.name, known.singular)
+    return tuple(dict.fromkeys(ref for ref in refs if ref))
