@@ -12,7 +12,10 @@ $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@echo "installing the project into $(VENV) (log: $(VENV)/install.log)"
 	@$(BIN)/python -m pip install -e '.[dev]' > $(VENV)/install.log 2>&1 || (tail -n 30 $(VENV)/install.log; exit 1)
-	@$(BIN)/python -c "import dagster, dagster_aws, dagster_dg_cli, moto, hubspot, pandas, pyarrow, requests, xdist, zlib_ng"
+	@# the sandbox is not in the wheel: the repository root on the venv's path makes it importable
+	@# from anywhere (bench scripts, tools), as the tests and `make run` have it
+	@$(BIN)/python -c "import pathlib, site; pathlib.Path(site.getsitepackages()[0], 'hubspot-repo-root.pth').write_text('$(CURDIR)\n')"
+	@$(BIN)/python -c "import dagster, dagster_aws, dagster_dg_cli, hubspot_sandbox, moto, hubspot, pandas, pyarrow, requests, xdist, zlib_ng"
 	@touch $(STAMP)
 
 $(DAGSTER_HOME)/dagster.yaml: dagster.yaml
