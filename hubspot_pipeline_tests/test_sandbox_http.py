@@ -324,10 +324,10 @@ def test_search_limits_give_400s(sb: Sandbox, api: requests.Session) -> None:
 
     assert_validation_error(api.post(url, json={"filterGroups": [{"filters": filters(1)}] * 6}))
     assert api.post(url, json={"filterGroups": [{"filters": filters(1)}] * 5}).status_code == 200
-    assert_validation_error(api.post(url, json={"filterGroups": [{"filters": filters(7)}]}))
-    assert api.post(url, json={"filterGroups": [{"filters": filters(6)}]}).status_code == 200
-    assert_validation_error(api.post(url, json={"filterGroups": [{"filters": filters(5)}] * 4}))  # 20 > 18
-    assert api.post(url, json={"filterGroups": [{"filters": filters(6)}] * 3}).status_code == 200
+    assert_validation_error(api.post(url, json={"filterGroups": [{"filters": filters(11)}]}))
+    assert api.post(url, json={"filterGroups": [{"filters": filters(10)}]}).status_code == 200
+    assert_validation_error(api.post(url, json={"filterGroups": [{"filters": filters(9)}] * 3}))  # 27 > 25
+    assert api.post(url, json={"filterGroups": [{"filters": filters(5)}] * 5}).status_code == 200
     long_query = {"query": "x" * 2990}
     assert_validation_error(api.post(url, json=long_query))
     assert api.post(url, json={"query": "x" * 2900}).status_code == 200

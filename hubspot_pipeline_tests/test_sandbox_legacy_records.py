@@ -443,7 +443,7 @@ def test_search_applies_top_level_filters_as_one_more_and_group(sb: Sandbox, api
     one = {"propertyName": "hs_object_id", "operator": "GT", "value": "0"}
     assert api.post(url, json={"filterGroups": [{"filters": [one]}] * 5, "filters": [one]}).status_code == 400
     assert api.post(url, json={"filterGroups": [{"filters": [one]}] * 4, "filters": [one]}).status_code == 200
-    assert api.post(url, json={"filters": [one] * 7}).status_code == 400
+    assert api.post(url, json={"filters": [one] * 11}).status_code == 400  # 10 filters a group
     assert api.post(url, json={"filters": "email"}).status_code == 400
     unknown = {"propertyName": "no_such_property", "operator": "EQ", "value": "x"}
     assert api.post(url, json={"filters": [unknown]}).status_code == 400

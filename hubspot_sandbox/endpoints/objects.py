@@ -24,9 +24,12 @@ SEARCH_DEFAULT_LIMIT = 10
 SEARCH_MAX_LIMIT = 200
 SEARCH_MAX_RESULTS = 10_000  # after + limit beyond this is a 400: search cannot page past 10k
 SEARCH_MAX_BODY_CHARS = 3_000
+# HubSpot's limits since 26 Aug 2024 (developers.hubspot.com/changelog/breaking-change-expanded-
+# filtering-capabilities-and-error-messaging-in-hubspots-search-api): 5 groups, 10 filters per group,
+# 25 in all
 SEARCH_MAX_GROUPS = 5
-SEARCH_MAX_FILTERS_PER_GROUP = 6
-SEARCH_MAX_FILTERS = 18
+SEARCH_MAX_FILTERS_PER_GROUP = 10
+SEARCH_MAX_FILTERS = 25
 
 
 def list_objects(ctx: RequestContext) -> dict[str, Any]:
