@@ -114,25 +114,32 @@ def test_a_run_killed_inside_a_hubspot_step_does_not_block_the_next(tmp_path: Pa
     assert objects(tmp_path / "export")
 
 
-def test_only_started_runs_of_this_host_whose_process_is_gone_are_failed(tmp_path: Path) -> None:
-    @dg.asset
-    def one() -> int:
-        return 1
+@dg.asset
+def one() -> int:
+    return 1
 
+
+def started_runs(instance: dg.DagsterInstance, tags: dict[str, dict[str, str]]) -> dict[str, str]:
+    """A run per name with its tags, left as a killed run leaves it: started, never ended, holding a
+    slot of the pool."""
+    runs = {}
+    for name, run_tags in tags.items():
+        run_id = dg.materialize([one], instance=instance, tags=run_tags).run_id
+        run = instance.get_run_by_id(run_id)
+        assert run is not None
+        instance.run_storage.handle_run_event(
+            run_id, dg.DagsterEvent(dg.DagsterEventType.RUN_START.value, job_name=run.job_name)
+        )
+        runs[name] = run_id
+    instance.event_log_storage.set_concurrency_slots(POOL, len(runs))
+    for run_id in runs.values():
+        instance.event_log_storage.claim_concurrency_slot(POOL, run_id, "one")
+    return runs
+
+
+def test_only_started_runs_of_this_host_whose_process_is_gone_are_failed(tmp_path: Path) -> None:
     with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
-        runs = {}
-        for name, host in (("here", "this-host"), ("there", "other-host")):
-            run_id = dg.materialize([one], instance=instance, tags={HOST_TAG: host}).run_id
-            run = instance.get_run_by_id(run_id)
-            assert run is not None
-            # as a killed run leaves it: started, never ended, holding a slot
-            instance.run_storage.handle_run_event(
-                run_id, dg.DagsterEvent(dg.DagsterEventType.RUN_START.value, job_name=run.job_name)
-            )
-            runs[name] = run_id
-        instance.event_log_storage.set_concurrency_slots(POOL, 2)
-        for run_id in runs.values():
-            instance.event_log_storage.claim_concurrency_slot(POOL, run_id, "one")
+        runs = started_runs(instance, {"here": {HOST_TAG: "this-host"}, "there": {HOST_TAG: "other-host"}})
 
         def status(name: str) -> dg.DagsterRunStatus:
             run = instance.get_run_by_id(runs[name])
@@ -148,26 +155,14 @@ def test_only_started_runs_of_this_host_whose_process_is_gone_are_failed(tmp_pat
 
 
 def test_a_run_of_another_host_is_failed_once_its_heartbeat_stops(tmp_path: Path) -> None:
-    @dg.asset
-    def one() -> int:
-        return 1
-
     now = 1_800_000_000.0
     beats = {"fresh": now - 60, "stale": now - LOST_AFTER_S - 1, "none": None}
     with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
-        runs = {}
-        for name, beat in beats.items():
-            tags = {HOST_TAG: "lost-host"} | ({HEARTBEAT_TAG: f"{beat:.0f}"} if beat is not None else {})
-            run_id = dg.materialize([one], instance=instance, tags=tags).run_id
-            run = instance.get_run_by_id(run_id)
-            assert run is not None
-            instance.run_storage.handle_run_event(
-                run_id, dg.DagsterEvent(dg.DagsterEventType.RUN_START.value, job_name=run.job_name)
-            )
-            runs[name] = run_id
-        instance.event_log_storage.set_concurrency_slots(POOL, 3)
-        for run_id in runs.values():
-            instance.event_log_storage.claim_concurrency_slot(POOL, run_id, "one")
+        tags = {
+            name: {HOST_TAG: "lost-host"} | ({HEARTBEAT_TAG: f"{beat:.0f}"} if beat is not None else {})
+            for name, beat in beats.items()
+        }
+        runs = started_runs(instance, tags)
         assert fail_dead_runs(instance, host="this-host", now=now) == [runs["stale"]]
         failures = [
             r.message for r in instance.all_logs(runs["stale"], of_type=dg.DagsterEventType.RUN_FAILURE)
@@ -197,10 +192,6 @@ def test_a_run_using_hubspot_beats_until_it_ends(tmp_path: Path) -> None:
 
 
 def test_the_heartbeat_writes_its_clock_and_stops(tmp_path: Path) -> None:
-    @dg.asset
-    def one() -> int:
-        return 1
-
     with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
         run_id = dg.materialize([one], instance=instance).run_id
         beat = Heartbeat(instance, run_id, interval=3600, clock=lambda: 1234.0)

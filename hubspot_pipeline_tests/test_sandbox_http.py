@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import requests
 
+from hubspot_pipeline_tests.sandbox_session import clean_session
 from hubspot_sandbox import Sandbox, SandboxConfig
 from hubspot_sandbox.__main__ import READY_PREFIX
 
@@ -41,11 +42,8 @@ def sb() -> Iterator[Sandbox]:
 @pytest.fixture
 def api(sb: Sandbox) -> Iterator[requests.Session]:
     """A session on a clean sandbox state: no limits, no pending faults."""
-    sb.set_rate_limits(enabled=False)
-    sb.set_failure_rate(0.0)
-    with sb.session() as session:
+    with clean_session(sb) as session:
         yield session
-    sb.set_rate_limits(enabled=False)
 
 
 def live_ids(sb: Sandbox, type_id: str = "0-1", archived: bool = False) -> list[int]:

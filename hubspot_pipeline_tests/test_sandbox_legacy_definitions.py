@@ -19,7 +19,9 @@ from typing import Any
 import pytest
 import requests
 
-from hubspot_pipeline_tests.test_sandbox_golden import CONFIGS, DAYS, HOST, GoldenRequest, _digest
+from hubspot_pipeline_tests import test_sandbox_golden as golden
+from hubspot_pipeline_tests.sandbox_session import clean_session
+from hubspot_pipeline_tests.test_sandbox_golden import CONFIGS, GoldenRequest
 from hubspot_sandbox import Sandbox, SandboxConfig
 from hubspot_sandbox.endpoints import legacy_definitions
 from hubspot_sandbox.model import Account
@@ -66,11 +68,8 @@ def sb() -> Iterator[Sandbox]:
 
 @pytest.fixture
 def api(sb: Sandbox) -> Iterator[requests.Session]:
-    sb.set_rate_limits(enabled=False)
-    sb.set_failure_rate(0.0)
-    with sb.session() as session:
+    with clean_session(sb) as session:
         yield session
-    sb.set_rate_limits(enabled=False)
 
 
 def get(sb: Sandbox, api: requests.Session, path: str, **params: str) -> Any:
@@ -452,28 +451,11 @@ def golden_requests(account: Account) -> list[GoldenRequest]:
 
 
 def digests(config: SandboxConfig) -> dict[str, str]:
-    """`"<day>/<request name>" -> sha256`, masked as `test_sandbox_golden` masks, at each golden day."""
-    out: dict[str, str] = {}
-    with Sandbox(config) as sb, sb.session() as session:
-        session.headers["Host"] = HOST
-        requests_ = golden_requests(sb.account)
-        for day in DAYS:
-            sb.advance(day - sb.account.days_advanced)
-            for req in requests_:
-                response = session.request(
-                    req.method, f"{sb.base_url}{req.path}", params=req.params, json=req.body
-                )
-                out[f"{day}/{req.name}"] = _digest(response)
-    return out
+    return golden.digests(config, golden_requests)
 
 
 def test_golden_list_covers_every_legacy_definition_route() -> None:
-    router = Router(ROUTES)
-    reached = set()
-    for req in golden_requests(Account(1, "tiny", CONFIGS["tiny"].start_date)):
-        matched = router.match(req.method, split_path(req.path))
-        assert matched is not None, req.name
-        reached.add(matched[0].key)
+    reached = {route.key for route in golden.routes_reached(golden_requests)}
     assert {r.key for r in legacy_definitions.routes(Route)} <= reached
 
 

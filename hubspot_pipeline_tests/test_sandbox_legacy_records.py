@@ -19,12 +19,14 @@ from typing import Any
 import pytest
 import requests
 
-from hubspot_pipeline_tests.test_sandbox_golden import HOST, GoldenRequest, _digest
+from hubspot_pipeline_tests import test_sandbox_golden as golden
+from hubspot_pipeline_tests.sandbox_session import clean_session
+from hubspot_pipeline_tests.test_sandbox_golden import GoldenRequest
 from hubspot_sandbox import Sandbox, SandboxConfig
 from hubspot_sandbox.endpoints import legacy_records, objects
 from hubspot_sandbox.model import Account
 from hubspot_sandbox.model.timefmt import DAY_MS, parse_time_ms
-from hubspot_sandbox.routes import ROUTES, Router, split_path
+from hubspot_sandbox.routes import ROUTES
 
 FIXTURE = Path(__file__).parent / "data" / "sandbox_golden_legacy_records.json"
 TOKEN = "pat-legacy"
@@ -47,11 +49,8 @@ def sb() -> Iterator[Sandbox]:
 
 @pytest.fixture
 def api(sb: Sandbox) -> Iterator[requests.Session]:
-    sb.set_rate_limits(enabled=False)
-    sb.set_failure_rate(0.0)
-    with sb.session() as session:
+    with clean_session(sb) as session:
         yield session
-    sb.set_rate_limits(enabled=False)
 
 
 # -- v3 ground truth over HTTP -----------------------------------------------------------------
@@ -536,12 +535,7 @@ def golden_requests(account: Account) -> list[GoldenRequest]:
 
 
 def test_legacy_golden_list_covers_every_legacy_route() -> None:
-    router = Router(ROUTES)
-    reached = set()
-    for req in golden_requests(Account(1, "tiny", GOLDEN_CONFIGS["tiny"].start_date)):
-        matched = router.match(req.method, split_path(req.path))
-        assert matched is not None, req.name
-        reached.add(matched[0].handler)
+    reached = {route.handler for route in golden.routes_reached(golden_requests)}
     legacy = {route.handler for route in ROUTES if route.handler.__module__ == legacy_records.__name__}
     assert len(legacy) == 8
     assert legacy <= reached
@@ -549,18 +543,7 @@ def test_legacy_golden_list_covers_every_legacy_route() -> None:
 
 
 def digests(config: SandboxConfig) -> dict[str, str]:
-    out: dict[str, str] = {}
-    with Sandbox(config) as sb, sb.session() as session:
-        session.headers["Host"] = HOST
-        requests_ = golden_requests(sb.account)
-        for day in DAYS:
-            sb.advance(day - sb.account.days_advanced)
-            for req in requests_:
-                response = session.request(
-                    req.method, f"{sb.base_url}{req.path}", params=req.params, json=req.body
-                )
-                out[f"{day}/{req.name}"] = _digest(response)
-    return out
+    return golden.digests(config, golden_requests)
 
 
 @pytest.mark.slow

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import bisect
-import re
 from typing import Any
 
 from hubspot_sandbox.context import RequestContext
 from hubspot_sandbox.endpoints.paging import cursor, page_limit
+from hubspot_sandbox.endpoints.records import v3_type_names
 from hubspot_sandbox.errors import limit_exceeded, validation_error
 from hubspot_sandbox.model import ObjectType
 from hubspot_sandbox.responses import batch_error, batch_response, paged
@@ -60,18 +60,7 @@ def batch_read_associations(ctx: RequestContext) -> Any:
             rows, next_after = _page(next(found), item.get("after"))
         if not rows:
             # HubSpot answers unknown ids and ids without associations alike: an error entry, no result.
-            errors.append(
-                batch_error(
-                    "OBJECT_NOT_FOUND",
-                    f"No {to_type.singular} is associated with {from_type.singular} {raw_id}.",
-                    {
-                        "fromObjectId": [raw_id],
-                        "fromObjectType": [from_type.singular],
-                        "toObjectType": [to_type.singular],
-                    },
-                    subCategory="crm.associations.NO_ASSOCIATIONS_FOUND",
-                )
-            )
+            errors.append(_no_associations(from_type, to_type, raw_id))
             continue
         result: dict[str, Any] = {"from": {"id": raw_id}, "to": rows}
         if next_after is not None:
@@ -108,25 +97,18 @@ def all_configurations(ctx: RequestContext) -> dict[str, Any]:
 V3_BATCH_MAX_INPUTS = 1_000  # HubSpot documents none for v3; v4's maximum
 
 
-def v3_type_names(ctx: RequestContext, from_type: ObjectType, to_type: ObjectType) -> dict[int, str]:
-    """typeId -> v3 name, as the v3 object reads name them (`records.V3Associations`): the primary
-    type is `contact_to_company`, the plain one beside it `contact_to_company_unlabeled` (plain
-    `contact_to_deal` where the pair has no primary), any other label its snake-cased text."""
-    labels = ctx.account.association_labels(from_type.type_id, to_type.type_id)
-    base = f"{from_type.singular}_to_{to_type.singular}"
-    has_primary = any((label.get("label") or "").lower() == "primary" for label in labels)
-    names: dict[int, str] = {}
-    for label in labels:
-        text = label.get("label")
-        if text is None:
-            names[label["typeId"]] = f"{base}_unlabeled" if has_primary else base
-        else:
-            names[label["typeId"]] = base if text.lower() == "primary" else _snake(text)
-    return names
-
-
-def _snake(label: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "_", label.lower()).strip("_")
+def _no_associations(from_type: ObjectType, to_type: ObjectType, raw_id: str) -> dict[str, Any]:
+    """The batch error of an id with no association of the pair (or unknown), as v3 and v4 give it."""
+    return batch_error(
+        "OBJECT_NOT_FOUND",
+        f"No {to_type.singular} is associated with {from_type.singular} {raw_id}.",
+        {
+            "fromObjectId": [raw_id],
+            "fromObjectType": [from_type.singular],
+            "toObjectType": [to_type.singular],
+        },
+        subCategory="crm.associations.NO_ASSOCIATIONS_FOUND",
+    )
 
 
 def v3_batch_read_associations(ctx: RequestContext) -> Any:
@@ -139,7 +121,9 @@ def v3_batch_read_associations(ctx: RequestContext) -> Any:
         raise validation_error("inputs is required and must be an array")
     if len(inputs) > V3_BATCH_MAX_INPUTS:
         raise limit_exceeded("inputs", len(inputs), V3_BATCH_MAX_INPUTS)
-    names = v3_type_names(ctx, from_type, to_type)
+    names = v3_type_names(
+        ctx.account.association_labels(from_type.type_id, to_type.type_id), from_type, to_type
+    )
     fallback = f"{from_type.singular}_to_{to_type.singular}"
     items = [item if isinstance(item, dict) else {"id": item} for item in inputs]
     raw_ids = list(dict.fromkeys(str(item.get("id")) for item in items))
@@ -154,18 +138,7 @@ def v3_batch_read_associations(ctx: RequestContext) -> Any:
             for kind in kinds
         ]
         if not rows:
-            errors.append(
-                batch_error(
-                    "OBJECT_NOT_FOUND",
-                    f"No {to_type.singular} is associated with {from_type.singular} {raw_id}.",
-                    {
-                        "fromObjectId": [raw_id],
-                        "fromObjectType": [from_type.singular],
-                        "toObjectType": [to_type.singular],
-                    },
-                    subCategory="crm.associations.NO_ASSOCIATIONS_FOUND",
-                )
-            )
+            errors.append(_no_associations(from_type, to_type, raw_id))
             continue
         results.append({"from": {"id": raw_id}, "to": rows})
     return batch_response(results, errors, ctx.account.now)

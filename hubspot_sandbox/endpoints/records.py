@@ -89,6 +89,22 @@ def _source_text(source: Source) -> str:
     return _SOURCE_TEXT[source]
 
 
+def v3_type_names(labels: list[dict], from_type: ObjectType, to_type: ObjectType) -> dict[int, str]:
+    """typeId -> v3 association type name: the primary type is `contact_to_company`, the plain one
+    beside it `contact_to_company_unlabeled` (plain `contact_to_deal` where the pair has no primary),
+    any other label its snake-cased text (the v3 object reads and the v3 association batch read)."""
+    base = f"{from_type.singular}_to_{to_type.singular}"
+    has_primary = any((label.get("label") or "").lower() == "primary" for label in labels)
+    names: dict[int, str] = {}
+    for label in labels:
+        text = label.get("label")
+        if text is None:
+            names[label["typeId"]] = f"{base}_unlabeled" if has_primary else base
+        else:
+            names[label["typeId"]] = base if text.lower() == "primary" else _snake(text)
+    return names
+
+
 def _snake(label: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", label.lower()).strip("_")
 
@@ -114,17 +130,9 @@ class V3Associations:
             self._targets.append((to_type, self._type_names(to_type)))
 
     def _type_names(self, to_type: ObjectType) -> dict[int, str]:
-        labels = self._ctx.account.association_labels(self._from.type_id, to_type.type_id)
-        base = f"{self._from.singular}_to_{to_type.singular}"
-        has_primary = any((label.get("label") or "").lower() == "primary" for label in labels)
-        names: dict[int, str] = {}
-        for label in labels:
-            text = label.get("label")
-            if text is None:
-                names[label["typeId"]] = f"{base}_unlabeled" if has_primary else base
-            else:
-                names[label["typeId"]] = base if text.lower() == "primary" else _snake(text)
-        return names
+        return v3_type_names(
+            self._ctx.account.association_labels(self._from.type_id, to_type.type_id), self._from, to_type
+        )
 
     def of(self, record_ids: list[int]) -> list[dict[str, Any] | None]:
         """The `associations` member of each record (None when none was asked for), looked up together."""
