@@ -13,6 +13,7 @@ account state (`account_state`), which a refresh writes and every load of the co
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import os
 from dataclasses import dataclass, field
@@ -50,17 +51,19 @@ class HubSpotAccountComponent(StateBackedComponent):
     def defs_state_config(self) -> DefsStateConfig:
         """Keyed by the account and its export URL: the state describes what that store holds, so
         another store (another deployment, a test's folder) never reads this one's state."""
-        _, export_store = self.resources()
+        _, export_store = self.resources
         store = hashlib.sha256(export_store.export_url.strip().encode()).hexdigest()[:10]
         return DefsStateConfig.from_args(
             self.defs_state, default_key=f"HubSpotAccount[{self.account.name}-{store}]"
         )
 
+    @functools.cached_property
     def resources(self) -> tuple[HubSpotResource, ExportStoreResource]:
+        """Read from the environment once per component (its state key and its definitions use them)."""
         return resources_from_env(self.config)
 
     def write_state_to_path(self, state_path: Path) -> None:
-        hubspot, export_store = self.resources()
+        hubspot, export_store = self.resources
         # outside a run nothing resolves the token's EnvVar; it is needed only if the store is empty
         hubspot = hubspot.model_copy(update={"access_token": os.environ.get(self.config.token_var, "")})
         state_path.write_text(describe_from_store(hubspot, export_store).to_json(), encoding="utf-8")
@@ -71,7 +74,7 @@ class HubSpotAccountComponent(StateBackedComponent):
     def build_defs_from_state(
         self, context: dg.ComponentLoadContext, state_path: Path | None
     ) -> dg.Definitions:
-        hubspot, export_store = self.resources()
+        hubspot, export_store = self.resources
         state = self.read_account_state(state_path)
         if state is None:
             dg.get_dagster_logger().info(

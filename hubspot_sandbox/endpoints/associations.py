@@ -42,14 +42,21 @@ def record_associations(ctx: RequestContext) -> dict[str, Any]:
     return paged(rows, next_after, ctx.next_link(next_after) if next_after else None)
 
 
-def batch_read_associations(ctx: RequestContext) -> Any:
+def _batch_inputs(
+    ctx: RequestContext, max_inputs: int
+) -> tuple[ObjectType, ObjectType, list[dict[str, Any]]]:
+    """The pair and the inputs of an association batch read (bare ids taken as `{"id": ...}`)."""
     from_type, to_type = ctx.object_type("fromObjectType"), ctx.object_type("toObjectType")
     inputs = ctx.json_object().get("inputs")
     if not isinstance(inputs, list):
         raise validation_error("inputs is required and must be an array")
-    if len(inputs) > BATCH_MAX_INPUTS:
-        raise limit_exceeded("inputs", len(inputs), BATCH_MAX_INPUTS)
-    items = [item if isinstance(item, dict) else {"id": item} for item in inputs]
+    if len(inputs) > max_inputs:
+        raise limit_exceeded("inputs", len(inputs), max_inputs)
+    return from_type, to_type, [item if isinstance(item, dict) else {"id": item} for item in inputs]
+
+
+def batch_read_associations(ctx: RequestContext) -> Any:
+    from_type, to_type, items = _batch_inputs(ctx, BATCH_MAX_INPUTS)
     raw_ids = [str(item.get("id")) for item in items]
     numeric = [int(raw_id) for raw_id in raw_ids if raw_id.isdigit()]
     found = iter(ctx.account.associations_of(from_type.type_id, numeric, to_type.type_id))
@@ -115,17 +122,11 @@ def v3_batch_read_associations(ctx: RequestContext) -> Any:
     """`POST /crm/v3/associations/{fromObjectType}/{toObjectType}/batch/read`: every associated id
     once per association type (v4's types, v3's names), no paging; repeated ids are answered once;
     ids with none (or unknown) come back as 207 errors, as in v4."""
-    from_type, to_type = ctx.object_type("fromObjectType"), ctx.object_type("toObjectType")
-    inputs = ctx.json_object().get("inputs")
-    if not isinstance(inputs, list):
-        raise validation_error("inputs is required and must be an array")
-    if len(inputs) > V3_BATCH_MAX_INPUTS:
-        raise limit_exceeded("inputs", len(inputs), V3_BATCH_MAX_INPUTS)
+    from_type, to_type, items = _batch_inputs(ctx, V3_BATCH_MAX_INPUTS)
     names = v3_type_names(
         ctx.account.association_labels(from_type.type_id, to_type.type_id), from_type, to_type
     )
     fallback = f"{from_type.singular}_to_{to_type.singular}"
-    items = [item if isinstance(item, dict) else {"id": item} for item in inputs]
     raw_ids = list(dict.fromkeys(str(item.get("id")) for item in items))
     numeric = [int(raw_id) for raw_id in raw_ids if raw_id.isdigit()]
     found = iter(ctx.account.associations_of(from_type.type_id, numeric, to_type.type_id))
