@@ -62,6 +62,11 @@ SETTINGS: dict[str, Setting] = {
         Setting("HUBSPOT_CALCULATED_REFRESH_DAYS", 14, 1, 365, meaning="days"),
         Setting("HUBSPOT_RECONCILE_EVERY_DAYS", 7, 1, 365, meaning="days"),
         Setting("HUBSPOT_INDEX_COMPACT_AFTER", 7, 1, 365, meaning="generations"),
+        # definition endpoints whose answer rarely changes (properties, association labels,
+        # pipelines, event definitions) are re-read at least every this many days (README)
+        Setting("HUBSPOT_DEFINITIONS_REFRESH_DAYS", 7, 1, 365, meaning="days"),
+        # a record failing this many daily attempts in a row stays FAILED without a daily retry
+        Setting("HUBSPOT_FAILED_RETRY_DAYS", 7, 1, 365, meaning="days"),
         # the schedule runs at 01:30 UTC; a day not exported by this hour shows as overdue in the UI
         Setting("HUBSPOT_FRESH_BY_HOUR_UTC", 6, 0, 23, meaning="hour of the day, UTC"),
     )

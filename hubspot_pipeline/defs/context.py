@@ -19,4 +19,5 @@ def export_context(
         log=context.log,
         max_part_bytes=export_store.max_part_bytes,
         selection=hubspot.selection(),
+        definitions_refresh_days=hubspot.definitions_refresh_days,
     )

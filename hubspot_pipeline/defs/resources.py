@@ -67,6 +67,13 @@ class HubSpotResource(dg.ConfigurableResource):
         "HUBSPOT_RECONCILE_EVERY_DAYS", "The full reconcile's cadence in days"
     )
     compact_after: int = _setting("HUBSPOT_INDEX_COMPACT_AFTER", "Index generations kept before a compaction")
+    definitions_refresh_days: int = _setting(
+        "HUBSPOT_DEFINITIONS_REFRESH_DAYS",
+        "Properties, association labels, pipelines and event definitions re-read at least every this many days",
+    )
+    failed_retry_days: int = _setting(
+        "HUBSPOT_FAILED_RETRY_DAYS", "Daily retries of a failed record before it waits for a resync"
+    )
     _heartbeat: Heartbeat | None = PrivateAttr(default=None)
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
@@ -102,6 +109,7 @@ class HubSpotResource(dg.ConfigurableResource):
             "HUBSPOT_CALCULATED_REFRESH_DAYS": self.calculated_refresh_days,
             "HUBSPOT_RECONCILE_EVERY_DAYS": self.reconcile_every_days,
             "HUBSPOT_INDEX_COMPACT_AFTER": self.compact_after,
+            "HUBSPOT_FAILED_RETRY_DAYS": self.failed_retry_days,
         }
         return IncrementalSettings.from_values(settings.read_all({k: str(v) for k, v in values.items()}))
 
@@ -148,6 +156,8 @@ def resources_from_env(config: AccountConfig = DEFAULT) -> tuple[HubSpotResource
         calculated_refresh_days=int(values["HUBSPOT_CALCULATED_REFRESH_DAYS"]),
         reconcile_every_days=int(values["HUBSPOT_RECONCILE_EVERY_DAYS"]),
         compact_after=int(values["HUBSPOT_INDEX_COMPACT_AFTER"]),
+        definitions_refresh_days=int(values["HUBSPOT_DEFINITIONS_REFRESH_DAYS"]),
+        failed_retry_days=int(values["HUBSPOT_FAILED_RETRY_DAYS"]),
     )
     export_store = ExportStoreResource(
         export_url=config.export_url or env.get("HUBSPOT_EXPORT_URL") or DEFAULT_EXPORT_URL,

@@ -6,12 +6,12 @@ import dagster as dg
 
 from hubspot_pipeline.defs.account import DEFAULT_ACCOUNT, Account
 from hubspot_pipeline.defs.assets import asset_key, freshness_policy
+from hubspot_pipeline.defs.context import export_context
 from hubspot_pipeline.defs.partitions import daily_partitions
 from hubspot_pipeline.defs.resources import ExportStoreResource, HubSpotResource
 from hubspot_pipeline.sync.full_sync import SyncPlan, sync_plan
 from hubspot_pipeline.sync.index_sync import sync_index
 from hubspot_pipeline.sync.timestamps import iso_ms
-from hubspot_pipeline.tables.context import ExportContext
 from hubspot_pipeline.tables.registry import SYNC_DEFINITION_TABLES
 
 
@@ -48,14 +48,7 @@ def build_crm_index(account: Account = DEFAULT_ACCOUNT) -> dg.AssetsDefinition:
 def sync_crm_index(
     context: dg.AssetExecutionContext, hubspot: HubSpotResource, export_store: ExportStoreResource
 ) -> dg.MaterializeResult:
-    ctx = ExportContext(
-        day=date.fromisoformat(context.partition_key),
-        destination=export_store.destination(),
-        run_id=context.run.run_id,
-        client_factory=hubspot.client,
-        log=context.log,
-        selection=hubspot.selection(),
-    )
+    ctx = export_context(context, date.fromisoformat(context.partition_key), hubspot, export_store)
 
     def plan() -> SyncPlan:
         # checked against the definitions here, before the sync asks HubSpot for any record

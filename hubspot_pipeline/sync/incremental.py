@@ -112,6 +112,8 @@ class IncrementalSettings:
     reconcile_every_days: int = int(_DEFAULTS["HUBSPOT_RECONCILE_EVERY_DAYS"])
     # the index is compacted once this many generations have piled up since its last compaction
     compact_after: int = int(_DEFAULTS["HUBSPOT_INDEX_COMPACT_AFTER"])
+    # a failed record is retried by each daily run until it has failed this many attempts in a row
+    failed_retry_days: int = int(_DEFAULTS["HUBSPOT_FAILED_RETRY_DAYS"])
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> IncrementalSettings:
@@ -127,6 +129,9 @@ class IncrementalSettings:
             calculated_refresh_days=int(values["HUBSPOT_CALCULATED_REFRESH_DAYS"]),
             reconcile_every_days=int(values["HUBSPOT_RECONCILE_EVERY_DAYS"]),
             compact_after=int(values["HUBSPOT_INDEX_COMPACT_AFTER"]),
+            failed_retry_days=int(
+                values.get("HUBSPOT_FAILED_RETRY_DAYS", _DEFAULTS["HUBSPOT_FAILED_RETRY_DAYS"])
+            ),
         )
 
 

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
+from hubspot_pipeline import settings
 from hubspot_pipeline.hubspot import HubSpotClient
 from hubspot_pipeline.store import Destination
 from hubspot_pipeline.sync.rows import Rows
@@ -28,6 +29,9 @@ class ExportContext:
     refresh: bool = False
     # the sync settings (HUBSPOT_SYNC_SETTINGS): which types, properties and records the CRM tables hold
     selection: Selection = EVERYTHING
+    # definition sources whose answer rarely changes are re-read at least every this many days
+    # (HUBSPOT_DEFINITIONS_REFRESH_DAYS); 1: every day
+    definitions_refresh_days: int = int(settings.SETTINGS["HUBSPOT_DEFINITIONS_REFRESH_DAYS"].default)
     _client: HubSpotClient | None = field(default=None, init=False, repr=False)
     _snapshots: dict[str, Snapshot] = field(default_factory=dict, init=False, repr=False)
 
