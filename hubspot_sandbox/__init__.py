@@ -8,6 +8,7 @@ See README.md beside this file for the routes, limits, faults and the CLI.
 """
 
 from hubspot_sandbox.config import SandboxConfig
+from hubspot_sandbox.record_failures import RecordFailureRule
 from hubspot_sandbox.service import Sandbox
 
-__all__ = ["Sandbox", "SandboxConfig"]
+__all__ = ["RecordFailureRule", "Sandbox", "SandboxConfig"]

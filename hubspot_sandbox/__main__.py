@@ -13,6 +13,7 @@ import sys
 import threading
 
 from hubspot_sandbox.config import BURST_TIERS, SCALES, SandboxConfig
+from hubspot_sandbox.record_failures import RecordFailureRule
 from hubspot_sandbox.service import Sandbox
 
 READY_PREFIX = "hubspot sandbox listening on "
@@ -46,7 +47,30 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--failure-rate", type=float, default=0.0, help="share of requests failing at random")
     serve.add_argument("--slow-seconds", type=float, default=2.0, help="delay of the 'slow' fault")
+    serve.add_argument(
+        "--record-failures",
+        type=_record_failure_rule,
+        action="append",
+        default=[],
+        metavar="TYPE:SHARE[:CATEGORY[:TIMES]]",
+        help="batch reads fail a share of TYPE's records (207 errors); repeatable",
+    )
     return parser
+
+
+def _record_failure_rule(text: str) -> RecordFailureRule:
+    parts = text.split(":")
+    if not 2 <= len(parts) <= 4:
+        raise argparse.ArgumentTypeError("expected TYPE:SHARE[:CATEGORY[:TIMES]]")
+    try:
+        return RecordFailureRule(
+            parts[0],
+            share=float(parts[1]),
+            category=parts[2] if len(parts) > 2 and parts[2] else "INTERNAL_ERROR",
+            times=int(parts[3]) if len(parts) > 3 else None,
+        )
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -63,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         search_lag_seconds=args.search_lag,
         failure_rate=args.failure_rate,
         slow_seconds=args.slow_seconds,
+        record_failures=tuple(args.record_failures),
         **({"start_date": args.start_date} if args.start_date else {}),
     )
     sandbox = Sandbox(config, host=args.host, port=args.port)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from hubspot_sandbox.record_failures import RecordFailureRule
+
 SCALES: tuple[str, ...] = ("tiny", "small", "medium", "large")
 
 # A fixed default keeps two sandboxes built without a start date byte-identical.
@@ -35,6 +37,8 @@ class SandboxConfig:
     search_lag_seconds: float = 0
     failure_rate: float = 0.0
     slow_seconds: float = 2.0
+    # Per-record failures of object batch reads (207 errors); none by default.
+    record_failures: tuple[RecordFailureRule, ...] = ()
 
     def __post_init__(self) -> None:
         if self.scale not in SCALES:

@@ -18,6 +18,7 @@ from hubspot_sandbox.faults import FaultInjector
 from hubspot_sandbox.limits import RateLimiter, RateLimitSettings
 from hubspot_sandbox.locking import RWLock
 from hubspot_sandbox.model import Account, ObjectType
+from hubspot_sandbox.record_failures import RecordFailureRule, RecordFailures
 from hubspot_sandbox.routes import ROUTES, Router
 from hubspot_sandbox.server import SandboxHTTPServer
 
@@ -45,6 +46,9 @@ class Sandbox:
             portal_id=self.account.portal_id,
         )
         self.faults = FaultInjector(cfg.seed, cfg.failure_rate)
+        self.record_failures = RecordFailures(cfg.seed)
+        for rule in cfg.record_failures:
+            self._add_record_failure(rule)
         self.search_lag_seconds = float(cfg.search_lag_seconds)
         self._calls: Counter[str] = Counter()
         self._rejected: Counter[str] = Counter()
@@ -109,6 +113,11 @@ class Sandbox:
             self.account.advance(days, bulk_update)
             self.limiter.new_day()
 
+    def restore(self, type_ref: str, record_id: int | str, *, touch: bool = True) -> None:
+        """Restore an archived record from the recycle bin (`Account.restore`): live again everywhere."""
+        with self.lock.write():
+            self.account.restore(type_ref, int(record_id), touch=touch)
+
     # -- hostility ----------------------------------------------------------------------------------
 
     def add_token(
@@ -137,6 +146,44 @@ class Sandbox:
 
     def set_failure_rate(self, rate: float = 0.0, kinds: Iterable[str] | None = None) -> None:
         self.faults.set_failure_rate(rate, kinds)
+
+    def set_record_failures(
+        self,
+        type_ref: str,
+        *,
+        ids: Iterable[int | str] | None = None,
+        share: float = 0.0,
+        category: str = "INTERNAL_ERROR",
+        message: str | None = None,
+        times: int | None = None,
+        property: str | None = None,
+    ) -> RecordFailureRule:
+        """Add a rule failing records of one type in object batch reads (207 errors; see README).
+
+        `ids` and/or a deterministic `share` choose the records; `times=None` fails every read,
+        `times=N` each chosen record's first N reads. Rules add up; `clear_record_failures()` ends them.
+        """
+        rule = RecordFailureRule(
+            type_ref, frozenset(str(i) for i in ids or ()), share, category, message, times, property
+        )
+        self._add_record_failure(rule)
+        return rule
+
+    def clear_record_failures(self) -> None:
+        self.record_failures.clear()
+
+    def record_failure_ids(self, type_ref: str) -> list[int]:
+        """Ids of the type's records some rule chooses (whether or not their failing reads are used up)."""
+        type_id = self.resolve_type(type_ref).type_id
+        with self.lock.read():
+            ids = self.account.tables[type_id].ids.tolist()
+        return [i for i in ids if self.record_failures.chosen(type_id, i)]
+
+    def _add_record_failure(self, rule: RecordFailureRule) -> None:
+        object_type = self.account.resolve_type(rule.type_ref)
+        if object_type is None:
+            raise KeyError(f"unknown object type {rule.type_ref!r}")
+        self.record_failures.add(rule, object_type.type_id)
 
     def set_search_lag(self, seconds: float) -> None:
         self.search_lag_seconds = float(seconds)

@@ -14,6 +14,7 @@ from hubspot_sandbox.endpoints.records import (
 )
 from hubspot_sandbox.errors import limit_exceeded, object_not_found, validation_error
 from hubspot_sandbox.model import ObjectType
+from hubspot_sandbox.record_failures import RecordFailureRule
 from hubspot_sandbox.responses import RawJson, batch_error, batch_response, paged
 
 LIST_DEFAULT_LIMIT = 10
@@ -93,21 +94,49 @@ def batch_read_objects(ctx: RequestContext) -> Any:
         object_type.type_id, [i for i in record_ids if i is not None], properties, history
     )
     views = iter(found)
-    results, missing = [], []
+    present, missing = [], []
     for raw_id, record_id in zip(raw_ids, record_ids, strict=True):
         view = None if record_id is None else next(views)
         if view is None or view.archived != archived:
             missing.append(raw_id)
         else:
-            results.append(record_text(view, with_history=bool(history)))
-    errors = []
+            present.append((raw_id, view))
+    label = object_type.singular.upper()
+    # Records the record-failure rules fail now: errors naming the ids as sent, left out of results.
+    failing = _record_failures(ctx, object_type, list(dict.fromkeys(str(view.id) for _, view in present)))
+    results = [
+        record_text(view, with_history=bool(history)) for _, view in present if str(view.id) not in failing
+    ]
+    groups: dict[tuple[str, str], list[str]] = {}
     if missing:
-        label = object_type.singular.upper()
         message = (
             f"Could not get some {label} objects, they may be deleted or not exist. Check that ids are valid."
         )
-        errors.append(batch_error("OBJECT_NOT_FOUND", message, {"ids": missing}))
+        groups[("OBJECT_NOT_FOUND", message)] = missing
+    for raw_id, view in present:
+        group = failing.get(str(view.id))
+        if group is not None:
+            groups.setdefault(group, []).append(raw_id)
+    errors = [batch_error(category, message, {"ids": ids}) for (category, message), ids in groups.items()]
     return batch_response(records_json(results), errors, ctx.account.now)
+
+
+def _record_failures(
+    ctx: RequestContext, object_type: ObjectType, record_ids: list[str]
+) -> dict[str, tuple[str, str]]:
+    """Record id -> (category, message) of the records the sandbox's record-failure rules fail now."""
+    failures = ctx.sandbox.record_failures
+    if not failures or not record_ids:
+        return {}
+    label = object_type.singular.upper()
+
+    def describe(rule: RecordFailureRule, record_id: str) -> str:
+        prop = rule.property or object_type.primary_display_property
+        return (
+            rule.template().replace("{id}", record_id).replace("{object}", label).replace("{property}", prop)
+        )
+
+    return failures.fail(object_type.type_id, record_ids, describe)
 
 
 def search_objects(ctx: RequestContext) -> dict[str, Any]:

@@ -408,6 +408,45 @@ class Account:
             )
         return out
 
+    def restore(self, type_ref: str, record_id: int, *, touch: bool = True) -> None:
+        """Bring an archived record back from the recycle bin: live again in lists, reads and search.
+
+        `archivedAt` is cleared; with `touch` (the default, as HubSpot is observed to do) `updatedAt`
+        and the last-modified property move to `now`, else they keep the archive's time. Associations
+        and list memberships dropped at the archive stay dropped. Raises KeyError for an unknown
+        record, ValueError for a live record, a merged-away one (HubSpot cannot restore those) or a
+        contact whose email a live contact now holds.
+        """
+        table = self._table(type_ref)
+        idx = table.index_of(int(record_id))
+        if idx is None:
+            raise KeyError(f"no {table.otype.name} record {record_id}")
+        if not table.archived[idx]:
+            raise ValueError(f"{table.otype.name} record {record_id} is not archived")
+        survivor = table.merged.get(idx)
+        if survivor is not None:
+            raise ValueError(
+                f"{table.otype.name} record {record_id} was merged into {int(table.ids[survivor])}; "
+                "a merged record cannot be restored"
+            )
+        if table.type_id == "0-1":
+            email = self.generator.value(self.generator.ctx(table, idx), table.registry.live["email"])
+            holder = self.searcher.find_unique(table, "email", email) if email else None
+            if holder is not None:
+                raise ValueError(
+                    f"contact {record_id} cannot be restored: live contact {holder} has its email {email}"
+                )
+        table.archived[idx] = 0
+        if touch:
+            ms = self.now_ms
+            lastmod = table.registry.lastmodified
+            ov = table.overlay_for(idx)
+            entry = (iso_ms(ms), ms, self.generator.sources.crm[0])
+            ov.props[lastmod] = [entry, *ov.props.get(lastmod, ())][: table.history_cap]
+            table.updated[idx] = ms
+        table.version += 1  # search orders and unique indexes key on it
+        self.record_cache.clear()  # cached contexts hold the record's old histories
+
     def find_by_property(self, type_id: str, name: str, value: str) -> int | None:
         """Id of the live record whose `name` equals `value` (for `idProperty` lookups), else None."""
         table = self._table(type_id)

@@ -336,6 +336,7 @@ class Day:
         self._touch(table, survivor, op.ts, source)
         self._touch(table, victim, op.ts, source)
         table.archived[victim] = op.ts
+        table.merged[victim] = survivor
         # the survivor inherits the merged record's associations (unlabeled; its primaries stay its own)
         for (a, _b), edges in acct.edges.items():
             if a != op.type_id:

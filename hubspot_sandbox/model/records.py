@@ -50,6 +50,7 @@ class TypeTable:
         self.updated = updated.astype(np.int64)
         self.archived = np.zeros(len(ids), dtype=np.int64)  # archivedAt ms, 0 while live
         self.overlay: dict[int, Overlay] = {}
+        self.merged: dict[int, int] = {}  # idx merged away -> idx of the record it was merged into
         self.version = 0  # bumped on every change; search caches key on it
 
     @property
