@@ -11,6 +11,7 @@ from hubspot_pipeline.defs.account import Account
 from hubspot_pipeline.defs.account_state import AccountState
 from hubspot_pipeline.defs.assets import build_table_assets
 from hubspot_pipeline.defs.resources import ExportStoreResource, HubSpotResource
+from hubspot_pipeline.defs.resync_job import build_resync_job
 from hubspot_pipeline.defs.sync_asset import build_crm_index
 from hubspot_pipeline.defs.table_io import TableIOManager
 
@@ -43,5 +44,8 @@ def account_definitions(
         job, hour_of_day=1, minute_of_hour=30, default_status=dg.DefaultScheduleStatus.RUNNING
     )
     return dg.Definitions(
-        assets=account_assets(account, state), jobs=[job], schedules=[schedule], resources=resources
+        assets=account_assets(account, state),
+        jobs=[job, build_resync_job(account)],
+        schedules=[schedule],
+        resources=resources,
     )

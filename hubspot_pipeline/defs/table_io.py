@@ -92,7 +92,10 @@ def table_metadata(export: TableExport, url: str) -> dict[str, Any]:
     }
     if export.combined:
         metadata["api_calls"] = export.api_calls  # the step's: its per-type tables come from what it read
-    metadata.update({k: dg.MetadataValue.json(v) for k, v in table.metadata.items()})
+    # plain numbers stay numbers (the UI plots them over the partitions)
+    metadata.update(
+        {k: v if isinstance(v, int) else dg.MetadataValue.json(v) for k, v in table.metadata.items()}
+    )
     if table.notes:
         metadata["notes"] = dg.MetadataValue.md("\n".join(f"- {n}" for n in table.notes))
     return metadata

@@ -91,6 +91,8 @@ class AssociationRefresh:
     day: int
     live: dict[str, np.ndarray]  # ids live after this run's record reads, per type
     new: dict[str, np.ndarray]  # ids read today that the index did not hold live (created, restored)
+    # a resync of restored records: only the pairs with new ids, each read for those ids alone
+    only_new: bool = False
     stats: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def run(
@@ -121,6 +123,8 @@ class AssociationRefresh:
                 self.stats[f"{pair[0]}/{pair[1]}"] = {"from_ids_read": len(ids), "rows": rows}
 
             for lead, other in lead_pairs(pairs, lambda t: len(self.live[t])):
+                if self.only_new and not any(len(self.new.get(t, [])) for t in (*lead, *(other or ()))):
+                    continue
                 if lead not in known or (other is not None and other not in known):
                     read(lead, self.live[lead[0]], True)  # new to the index: both ways whole
                     if other is not None:
@@ -143,6 +147,8 @@ class AssociationRefresh:
         """The lead ids to read today, and whether they are all of them: the new ones plus today's
         slice, or every live id when that takes no more calls (small types)."""
         live = self.live[type_id]
+        if self.only_new:
+            return self.new.get(type_id, live[:0]).astype(np.int64), False
         due = rotating_slice(live, self.every, self.day)
         due = np.union1d(self.new.get(type_id, due[:0]), due).astype(np.int64)
         if math.ceil(len(live) / ASSOCIATION_BATCH) <= math.ceil(len(due) / ASSOCIATION_BATCH):

@@ -39,6 +39,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from hubspot_pipeline.store import Destination
+from hubspot_pipeline.sync import failed_records
 from hubspot_pipeline.sync.index import (
     COMPACT_ASSOCIATION_SCHEMA,
     COMPACT_RECORD_SCHEMA,
@@ -63,7 +64,7 @@ from hubspot_pipeline.sync.index_writer import SegmentFile, upload_segment
 _PLAIN_COLUMNS = ["object_id", "created_at", "updated_at", "archived", "archived_at"]
 _LAST_ID = np.iinfo(np.int64).max
 # What a merged generation keeps in `covers`: SYNC_HEALTH of its days reads its per-type figures.
-_COVER_STATS = ("types", "api_calls")
+_COVER_STATS = ("types", "api_calls", failed_records.STATS_KEY, failed_records.RETRY_DAYS_KEY)
 
 
 def compact_index(
@@ -212,6 +213,15 @@ def _versions(
     has_next = np.r_[~first[1:], False]
     valid_to = np.where(has_next, np.r_[valid_from[1:], 0], valid_to)
     to_null = np.where(has_next, np.r_[from_null[1:], False], to_null)
+    # a resync of `all` at position r replaces the type: versions read before it serve up to W(r - 1)
+    replacing = np.array(manifest.replacing_positions(found[0][1].type_id), dtype=np.int64)
+    if len(replacing):
+        positions = table.column("_position").to_numpy()
+        at = np.searchsorted(replacing, positions, side="right")
+        capped = at < len(replacing)
+        cap = np.asarray(marks, dtype=np.int64)[replacing[np.minimum(at, len(replacing) - 1)] - 1]
+        valid_to = np.where(capped & (to_null | (valid_to > cap)), cap, valid_to)
+        to_null = to_null & ~capped
     return (
         table.drop_columns(["_position", "valid_from", "valid_to"])
         .append_column("valid_from", pa.array(valid_from, pa.int64(), mask=from_null).cast(TIMESTAMP))

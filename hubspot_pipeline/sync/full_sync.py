@@ -37,19 +37,24 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from hubspot_pipeline.hubspot import HubSpotClient
 from hubspot_pipeline.hubspot.paging import cursor_pages
 from hubspot_pipeline.store import Destination
+from hubspot_pipeline.sync import failed_records
 from hubspot_pipeline.sync.definitions import present_types
 from hubspot_pipeline.sync.events import ACTIVITY_PROPERTIES
+from hubspot_pipeline.sync.failed_records import FailureLog
 from hubspot_pipeline.sync.full_sync_progress import (
     ASSOCIATION_FILE_ROWS,
     CHECKPOINT_RECORDS,
+    PROGRESS_KEY,
+    RESYNC_PROGRESS_KEY,
     FullSyncProgress,
     PairProgress,
     PartProgress,
@@ -67,14 +72,12 @@ from hubspot_pipeline.sync.index import (
     association_key,
     generation_id,
     save_manifest,
+    segment_key,
 )
 from hubspot_pipeline.sync.index_writer import RowSink, SegmentFile, upload_segment
 from hubspot_pipeline.sync.object_types import ObjectTypeInfo, modified_property
 from hubspot_pipeline.sync.selection import EVERYTHING, Selection
 from hubspot_pipeline.sync.timestamps import iso_ms, parse_ts
-
-if TYPE_CHECKING:
-    pass
 
 LIST_PAGE = 100  # GET /crm/v3/objects/{type}: at most 100 per page
 BATCH_READ = 100  # POST .../batch/read: at most 100 inputs, with or without propertiesWithHistory
@@ -211,11 +214,24 @@ def full_sync(
     manifest: IndexManifest,
     run_id: str,
     log: logging.Logger,
+    *,
+    replaces: list[str] | None = None,
+    known_live: Mapping[str, array] | None = None,
 ) -> SyncOutcome:
     """Read every record, history and association of `plan` into a new generation; list it last.
-    A run killed midway is resumed by the next one from its checkpoints (`full_sync_progress`)."""
-    fingerprint = plan_fingerprint([t.type_id for t in plan.types], plan.properties, plan.pairs)
-    progress = FullSyncProgress.load(destination)
+    A run killed midway is resumed by the next one from its checkpoints (`full_sync_progress`).
+
+    `replaces` (a `resync` of `all`): the types of `plan` re-read whole into a generation that
+    replaces their state in the index from the next synced day on (`Generation.replaces`). It keeps
+    the index's watermark (the daily sync's search goes on from where it was), its own checkpoints
+    and the failed records of the other types; `known_live` gives the live ids of the types it does not
+    read, for the pairs from them into the types it reads."""
+    resync = replaces is not None
+    progress_key = RESYNC_PROGRESS_KEY if resync else PROGRESS_KEY
+    fingerprint = plan_fingerprint(
+        [t.type_id for t in plan.types], plan.properties, plan.pairs, "resync" if resync else ""
+    )
+    progress = FullSyncProgress.load(destination, progress_key)
     if progress is not None and progress.plan != fingerprint:
         log.info("the sync plan changed since the interrupted full sync: starting over")
         progress = None
@@ -241,10 +257,10 @@ def full_sync(
     def checkpoint() -> None:
         progress.watermark = iso_ms(watermark.value)
         progress.api_calls = spent_before + client.total_calls() - calls_before
-        progress.save(destination)
+        progress.save(destination, progress_key)
 
     segments: list[RecordSegment] = []
-    live_ids: dict[str, array] = {}
+    live_ids: dict[str, array] = dict(known_live or {})
     with tempfile.TemporaryDirectory(prefix="hubspot-index-") as tmp:
         for info in plan.types:
             for part, archived in PARTS:
@@ -261,6 +277,7 @@ def full_sync(
                     watermark,
                     state,
                     checkpoint,
+                    progress.ingested_at,
                 )
                 segments.extend(state.chunks)
                 (stats.archived if archived else stats.live)[info.type_id] = sum(
@@ -283,20 +300,40 @@ def full_sync(
         stats.association_rows[pair] = segment.rows
         stats.association_inputs[pair] = progress.pairs[pair].inputs
     stats.api_calls = spent_before + client.total_calls() - calls_before
+    failed = failed_records.empty()
+    if resync and manifest.generations:
+        before = failed_records.of_generation(destination, manifest.generations[-1])
+        failed = before.filter(pc.invert(pc.is_in(before.column("type_id"), pa.array(replaces, pa.string()))))
+    failed = failed_records.sort(
+        pa.concat_tables(
+            [failed, *(_read_failed(destination, k) for p in progress.parts.values() for k in p.failed)]
+        )
+    )
+    read_at = watermark.result(datetime.now(UTC))
+    properties = plan.properties
+    if resync:  # the properties of the other types stay those the daily sync last read
+        properties = {**_last_properties(manifest), **plan.properties}
     generation = Generation(
         id=gen,
         kind="full",
         run_id=run_id,
-        watermark=watermark.result(datetime.now(UTC)),
+        watermark=iso_ms(manifest.watermark) or read_at if resync else read_at,
         ingested_at=progress.ingested_at,
         segments=segments,
         associations=associations,
         # the property names read: the next incremental sync finds new ones by comparing
-        stats={**stats.to_json(), "properties": plan.properties},
+        stats={
+            **stats.to_json(),
+            "properties": properties,
+            failed_records.STATS_KEY: failed_records.save(destination, gen, failed),
+            "types": {t: {"failed": c} for t, c in failed_records.counts(failed).items()},
+            **({"read_at": read_at, "resync": "all", **_carried(manifest)} if resync else {}),
+        },
+        replaces=list(replaces or []),
     )
     updated = manifest.with_generation(generation)
     save_manifest(destination, updated)
-    FullSyncProgress.clear(destination)
+    FullSyncProgress.clear(destination, progress_key)
     log.info(
         "index generation %s: watermark %s, %d API calls (floor %d)",
         gen,
@@ -319,6 +356,7 @@ def _sync_records(
     watermark: Watermark,
     state: PartProgress,
     checkpoint: Callable[[], None],
+    ingested_at: str,
 ) -> array:
     """Every record of one part into chunks of about `CHECKPOINT_RECORDS` (each uploaded as a
     segment and checkpointed, each batch between them saved as a pending piece), from where `state`
@@ -339,6 +377,8 @@ def _sync_records(
         history.append(piece_history)
         ids.extend(piece_records.column("object_id").to_pylist())
 
+    batch_failures = FailureLog()  # failures of the batches since the last piece or chunk
+
     def read(chunk: list[str]) -> None:
         nonlocal missing
         body = client.post(
@@ -348,11 +388,25 @@ def _sync_records(
         )
         watermark.observe(body)
         results = sorted(body.get("results") or [], key=lambda r: int(r["id"]))
-        missing += len(chunk) - len(results)
+        failed = batch_failures.record(type_id, part, map(int, chunk), body)
+        missing += len(chunk) - len(results) - len(failed)
         fresh.append((_records_table(results), _history_table(results)))
         records.append(fresh[-1][0])
         history.append(fresh[-1][1])
         ids.extend(int(r["id"]) for r in results)
+
+    def save_failures(name: str) -> None:
+        """The failed records of the batches since the last save, in a file of their own (checkpointed
+        with the piece or chunk they belong to)."""
+        nonlocal batch_failures
+        if batch_failures.failed:
+            key = segment_key(gen, type_id, "failed", name)
+            table = batch_failures.failures_table(parse_ts(ingested_at))
+            sink = io.BytesIO()
+            pq.write_table(table, sink)
+            destination.put_bytes(key, sink.getvalue())
+            state.failed.append(key)
+        batch_failures = FailureLog()
 
     def save_piece(after: str) -> None:
         """The batches since the last piece, as a pending piece of the chunk in progress."""
@@ -361,6 +415,7 @@ def _sync_records(
             piece_records.append(batch_records)
             piece_history.append(batch_history)
         name = state.pending_name(part)
+        save_failures(name)
         state.pending.append(
             upload_segment(destination, gen, type_id, part, piece_records, piece_history, name=name)
         )
@@ -371,6 +426,7 @@ def _sync_records(
     def flush(after: str | None) -> None:
         nonlocal records, history, missing
         name = state.chunk_name(part)
+        save_failures(name)
         state.chunks.append(upload_segment(destination, gen, type_id, part, records, history, name=name))
         state.after, state.done = after, after is None
         state.missing += missing
@@ -407,6 +463,26 @@ def _sync_records(
         records.discard()
         history.discard()
     return ids
+
+
+def _carried(manifest: IndexManifest) -> dict[str, object]:
+    """What a resync generation carries over from the last generation for the next daily sync."""
+    last = manifest.generations[-1].stats if manifest.generations else {}
+    return {k: last[k] for k in ("search_since",) if k in last}
+
+
+def _read_failed(destination: Destination, key: str) -> pa.Table:
+    with destination.open_read(key) as raw:
+        return pq.read_table(io.BytesIO(raw.read())).cast(failed_records.FAILED_SCHEMA)
+
+
+def _last_properties(manifest: IndexManifest) -> dict[str, list[str]]:
+    """The properties each type was fetched with by the last generation that says ({}: none does)."""
+    for generation in reversed(manifest.generations):
+        props = generation.stats.get("properties")
+        if isinstance(props, dict):
+            return props
+    return {}
 
 
 def _read_piece(destination: Destination, piece: RecordSegment) -> tuple[pa.Table, pa.Table]:

@@ -30,6 +30,7 @@ from hubspot_pipeline.store import Destination
 from hubspot_pipeline.sync.index import INDEX_PREFIX, AssociationSegment, RecordSegment, segment_key
 
 PROGRESS_KEY = f"{INDEX_PREFIX}/full-sync-progress.json"
+RESYNC_PROGRESS_KEY = f"{INDEX_PREFIX}/resync-progress.json"  # a `resync` of `all`: the same, apart
 CHECKPOINT_RECORDS = 10_000  # records per chunk: 100 list pages and 100 batch reads
 ASSOCIATION_FILE_ROWS = 500_000  # an association file is uploaded once it holds this many rows
 
@@ -44,6 +45,8 @@ class PartProgress:
     pending: list[RecordSegment] = field(default_factory=list)
     pending_after: str | None = None
     pending_missing: int = 0
+    # keys of the files of records whose batch read failed (one per chunk or piece that had any)
+    failed: list[str] = field(default_factory=list)
 
     def chunk_name(self, part: str) -> str:
         return f"{part}-{len(self.chunks):05d}"
@@ -71,16 +74,16 @@ class FullSyncProgress:
     def part(self, type_id: str, part: str) -> PartProgress:
         return self.parts.setdefault(f"{type_id}/{part}", PartProgress())
 
-    def save(self, destination: Destination) -> None:
+    def save(self, destination: Destination, key: str = PROGRESS_KEY) -> None:
         doc = asdict(self)
         for state in doc["parts"].values():
             # a chunk's keys follow from its number: kept as its two row counts
             state["chunks"] = [[c["record_count"], c["history_rows"]] for c in state["chunks"]]
-        destination.put_bytes(PROGRESS_KEY, json.dumps(doc, separators=(",", ":")).encode())
+        destination.put_bytes(key, json.dumps(doc, separators=(",", ":")).encode())
 
     @classmethod
-    def load(cls, destination: Destination) -> FullSyncProgress | None:
-        raw = destination.get_bytes(PROGRESS_KEY)
+    def load(cls, destination: Destination, key: str = PROGRESS_KEY) -> FullSyncProgress | None:
+        raw = destination.get_bytes(key)
         if raw is None:
             return None
         doc = json.loads(raw)
@@ -98,8 +101,8 @@ class FullSyncProgress:
         )
 
     @staticmethod
-    def clear(destination: Destination) -> None:
-        destination.delete([PROGRESS_KEY])
+    def clear(destination: Destination, key: str = PROGRESS_KEY) -> None:
+        destination.delete([key])
 
 
 def _part(gen: str, key: str, doc: dict) -> PartProgress:
@@ -129,9 +132,19 @@ def _part(gen: str, key: str, doc: dict) -> PartProgress:
         [RecordSegment(**p) for p in doc.get("pending", [])],
         doc.get("pending_after"),
         doc.get("pending_missing", 0),
+        list(doc.get("failed", [])),
     )
 
 
-def plan_fingerprint(types: list[str], properties: dict[str, list[str]], pairs: list[tuple[str, str]]) -> str:
-    text = json.dumps({"types": types, "properties": properties, "pairs": pairs}, sort_keys=True)
+def plan_fingerprint(
+    types: list[str], properties: dict[str, list[str]], pairs: list[tuple[str, str]], purpose: str = ""
+) -> str:
+    """What a run syncs; `purpose` tells a resync's progress from a first sync's."""
+    doc = {
+        "types": types,
+        "properties": properties,
+        "pairs": pairs,
+        **({"purpose": purpose} if purpose else {}),
+    }
+    text = json.dumps(doc, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()

@@ -53,6 +53,7 @@ import pyarrow.compute as pc
 from hubspot_pipeline import settings
 from hubspot_pipeline.hubspot import HubSpotClient
 from hubspot_pipeline.store import Destination
+from hubspot_pipeline.sync import failed_records
 from hubspot_pipeline.sync.association_refresh import AssociationRefresh
 from hubspot_pipeline.sync.change_search import (
     MAX_ID,
@@ -64,12 +65,14 @@ from hubspot_pipeline.sync.change_search import (
     windowed_ids,
 )
 from hubspot_pipeline.sync.compare import differing
+from hubspot_pipeline.sync.failed_records import FailureLog
 from hubspot_pipeline.sync.full_sync import (
     BATCH_READ,
     SyncOutcome,
     SyncPlan,
     Watermark,
     _history_table,
+    _last_properties,
     _records_table,
 )
 from hubspot_pipeline.sync.index import (
@@ -85,7 +88,7 @@ from hubspot_pipeline.sync.index import (
 from hubspot_pipeline.sync.index_reader import DISTINCT_HISTORY_COLUMNS, IndexReader
 from hubspot_pipeline.sync.index_writer import SegmentFile, upload_segment
 from hubspot_pipeline.sync.object_types import modified_property
-from hubspot_pipeline.sync.timestamps import iso_ms
+from hubspot_pipeline.sync.timestamps import iso_ms, parse_ts
 
 _FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)
 
@@ -153,7 +156,6 @@ class _Read:
     segment: RecordSegment
     ids: np.ndarray  # ids read
     updated: np.ndarray  # their updatedAt, epoch ms
-    failed: dict[str, int]  # error category -> inputs
 
 
 def read_part(
@@ -167,13 +169,14 @@ def read_part(
     properties: list[str],
     tmp: str,
     watermark: Watermark,
+    failures: FailureLog,
 ) -> _Read:
-    """Batch read `ids` (sorted) with history into one segment, leaving out history already indexed."""
+    """Batch read `ids` (sorted) with history into one segment, leaving out history already indexed;
+    the inputs and the records that failed go to `failures` (a calculated re-read as a live one)."""
     archived = part == "archived"
     known = _history_key(reader.history_of(type_id, ids))
     body_extra = {"properties": properties, "propertiesWithHistory": properties}
     read, updated = array("q"), array("q")
-    failed: dict[str, int] = {}
     with SegmentFile(RECORD_SCHEMA, tmp) as records, SegmentFile(HISTORY_SCHEMA, tmp) as history:
         for start in range(0, len(ids), BATCH_READ):
             chunk = ids[start : start + BATCH_READ]
@@ -183,12 +186,7 @@ def read_part(
                 {"archived": str(archived).lower()},
             )
             watermark.observe(body)
-            for error in body.get("errors") or []:
-                category = str(error.get("category") or "UNKNOWN")
-                if category != "OBJECT_NOT_FOUND":  # gone since the search: the archived list has it
-                    failed[category] = failed.get(category, 0) + len(
-                        (error.get("context") or {}).get("ids") or [1]
-                    )
+            failures.record(type_id, "archived" if archived else "live", chunk.tolist(), body)
             results = sorted(body.get("results") or [], key=lambda r: int(r["id"]))
             if part != "calculated":
                 records.append(_records_table(results))
@@ -199,7 +197,7 @@ def read_part(
             read.extend(int(r["id"]) for r in results)
             updated.extend(to_ms(r.get("updatedAt")) or 0 for r in results)
         segment = upload_segment(destination, gen, type_id, part, records, history)
-    return _Read(segment, np.array(read, dtype=np.int64), np.array(updated, dtype=np.int64), failed)
+    return _Read(segment, np.array(read, dtype=np.int64), np.array(updated, dtype=np.int64))
 
 
 def _slice_range(live: np.ndarray, every: int, day: int) -> tuple[int, int]:
@@ -318,10 +316,14 @@ def incremental_sync(
     live_now: dict[str, np.ndarray] = {}
     new: dict[str, np.ndarray] = {}
     stats: dict[str, dict[str, object]] = {}
+    failed_before = failed_records.of_generation(destination, last)
+    failures = FailureLog()
     with tempfile.TemporaryDirectory(prefix="hubspot-delta-") as tmp:
 
         def read(tid: str, part: str, ids: np.ndarray, props: list[str]) -> _Read:
-            done = read_part(client, destination, reader, gen, tid, part, ids, props, tmp, watermark)
+            done = read_part(
+                client, destination, reader, gen, tid, part, ids, props, tmp, watermark, failures
+            )
             segments.append(done.segment)
             return done
 
@@ -330,9 +332,16 @@ def incremental_sync(
             known = tid in known_types
             before = _Before.of(reader, tid)
             searched = np.array(sorted(windowed_ids(client, tid, since if known else 0)), dtype=np.int64)
-            gone = np.setdiff1d(archived_ids(client, tid), reader.part_ids(tid, "archived"))
+            # tombstones now (a record restored from the recycle bin is live again, and may go again)
+            tombstones = np.setdiff1d(reader.part_ids(tid, "archived"), before.live)
+            gone = np.setdiff1d(archived_ids(client, tid), tombstones)
+            retry = settings.failed_retry_days
+            # records that failed `retry` reads in a row: read again only when HubSpot shows a change
+            gave_up = {p: failed_records.gave_up(failed_before, tid, p, retry) for p in ("live", "archived")}
+            gone = np.setdiff1d(gone, gave_up["archived"])
             dead = read(tid, "archived", gone, props)
-            extra: list[np.ndarray] = []
+            # the records whose last reads failed, until they have failed `failed_retry_days` times
+            extra: list[np.ndarray] = [failed_records.due(failed_before, tid, "live", retry)]
             reconciled = ""
             if known and cadence:
                 extra.append(
@@ -362,26 +371,31 @@ def incremental_sync(
                     lo, hi = 0, MAX_ID  # the whole type takes no more calls (small types)
                 scanned, drift = _calculated_drift(client, reader, tid, calculated, lo, hi)
                 extra.append(np.setdiff1d(scanned, before.live))  # live in HubSpot, missing here
-            wanted = np.setdiff1d(np.unique(np.concatenate([searched, *extra])), dead.ids)
+            others = np.setdiff1d(np.concatenate(extra), gave_up["live"])
+            wanted = np.setdiff1d(np.union1d(searched, others), dead.ids)
             live = read(tid, "live", wanted, props)
-            due = np.setdiff1d(np.setdiff1d(drift, live.ids), dead.ids)
+            due = np.setdiff1d(np.setdiff1d(np.setdiff1d(drift, live.ids), dead.ids), gave_up["live"])
             calc = read(tid, "calculated", due, calculated) if len(due) else None
             new[tid] = np.setdiff1d(live.ids, before.live)
             live_now[tid] = np.setdiff1d(np.union1d(before.live, live.ids), dead.ids).astype(np.int64)
-            failed = {k: live.failed.get(k, 0) + dead.failed.get(k, 0) for k in {*live.failed, *dead.failed}}
             stats[tid] = {
                 "changed": len(live.ids),
                 "new_tombstones": len(dead.ids),
                 "calculated_scanned": len(scanned),
                 "calculated_refreshed": len(calc.ids) if calc else 0,
                 "reconciled": reconciled,
-                "failed": failed,
             }
             log.info("delta %s: %d changed, %d new tombstones", info.name, len(live.ids), len(dead.ids))
         refresh = AssociationRefresh(
             client, reader, watermark, settings.association_refresh_days, day, live_now, new
         )
         associations = refresh.run(destination, gen, plan.pairs, tmp)
+    failed = failed_records.merge(
+        failed_before, failures, parse_ts(ingested_at), keep_types=[t.type_id for t in plan.types]
+    )
+    for tid, by_category in failed_records.counts(failed).items():
+        if tid in stats:
+            stats[tid]["failed"] = by_category
     generation = Generation(
         id=gen,
         kind="delta",
@@ -396,18 +410,11 @@ def incremental_sync(
             "types": stats,
             "associations": refresh.stats,
             "properties": plan.properties,
+            failed_records.STATS_KEY: failed_records.save(destination, gen, failed),
+            failed_records.RETRY_DAYS_KEY: settings.failed_retry_days,
         },
     )
     updated = manifest.with_generation(generation)
     save_manifest(destination, updated)
     log.info("index generation %s (delta): watermark %s", gen, generation.watermark)
     return SyncOutcome(True, updated, generation, client.total_calls() - calls_before, 0)
-
-
-def _last_properties(manifest: IndexManifest) -> dict[str, list[str]]:
-    """The properties each type was fetched with by the last generation that says ({}: none does)."""
-    for generation in reversed(manifest.generations):
-        props = generation.stats.get("properties")
-        if isinstance(props, dict):
-            return props
-    return {}

@@ -160,6 +160,9 @@ class Generation:
     stats: dict[str, object] = field(default_factory=dict)
     # compacted: the generations merged into it, oldest first, without segments
     covers: list[Generation] = field(default_factory=list)
+    # a `resync` of `all`: the types it read whole; for the days synced after it, their records come
+    # from it and later generations only (what earlier ones held and HubSpot no longer has is gone)
+    replaces: list[str] = field(default_factory=list)
 
     @property
     def watermark_at(self) -> datetime:
@@ -196,6 +199,23 @@ class IndexManifest:
         """The sync run whose reads cover `as_of`: the earliest one at or past it, else the last."""
         runs = self.timeline()
         return next((g for g in runs if g.watermark_at >= as_of), runs[-1])
+
+    def first_at_or_past(self, as_of: datetime) -> int:
+        """The position of the earliest generation whose watermark is at or past `as_of` (else the
+        last): the one whose reads cover the day (`index_reader`)."""
+        return next(
+            (i for i, g in enumerate(self.generations) if g.watermark_at >= as_of), len(self.generations) - 1
+        )
+
+    def replaced_at(self, type_id: str, position: int) -> int:
+        """The position of the last generation up to `position` that replaces the type's state (a
+        resync of `all`), else 0: the generations before it no longer serve the type's records."""
+        return max(
+            (i for i, g in enumerate(self.generations[: position + 1]) if type_id in g.replaces), default=0
+        )
+
+    def replacing_positions(self, type_id: str) -> list[int]:
+        return [i for i, g in enumerate(self.generations) if type_id in g.replaces]
 
     def next_position(self) -> int:
         """The position of the next generation in the timeline (1 for the first): names stay unique."""

@@ -219,6 +219,10 @@ class IndexReader:
     def _pick(self, found: list[tuple[int, RecordSegment, pa.Table]], as_of: datetime) -> pa.Table:
         """One row per record that exists as of `as_of` (module docstring), sorted by object_id, from
         the record rows (`_record_columns`) of each (generation position, segment)."""
+        first = self.manifest.first_at_or_past(as_of)
+        if found:  # a resync of `all` up to the day: what came before it no longer serves
+            floor = self.manifest.replaced_at(found[0][1].type_id, first)
+            found = [f for f in found if f[0] >= floor]
         tables = []
         for position, segment, rows in found:
             if segment.part == COMPACTED:
@@ -226,7 +230,7 @@ class IndexReader:
             else:
                 ingested = to_ms(self.manifest.generations[position].ingested_at)
                 table = rows.append_column("ingested_at", constant_ms(ingested, rows.num_rows))
-            rank = _rank(self.manifest, position, segment, as_of)
+            rank = _rank(first, position, segment)
             tables.append(table.append_column("rank", pa.array(np.full(table.num_rows, rank, np.int64))))
         if not tables:
             return pa.table({"object_id": pa.array([], pa.int64())})
@@ -434,16 +438,12 @@ class SortedRows:
         return pa.concat_tables(taken)
 
 
-def _rank(manifest: IndexManifest, position: int, segment: RecordSegment, as_of: datetime) -> int:
-    """Lower wins. With `first` the earliest generation at or past `as_of` (else the last one): the
+def _rank(first: int, position: int, segment: RecordSegment) -> int:
+    """Lower wins. With `first` the earliest generation at or past the day (else the last one): the
     generations up to `first` latest first, then later ones earliest first; within a generation the
     archived part (read after the live one). With only full generations this is `first` itself; a
     `delta` holds only the records that changed, so a record missing from `first` takes its row from
     the latest fetch before it, never from a fetch of a change made after the day."""
-    first = next(
-        (i for i, g in enumerate(manifest.generations) if g.watermark_at >= as_of),
-        len(manifest.generations) - 1,
-    )
     big = 1 << 40
     primary = first - position if position <= first else big + position
     return primary * 2 + (0 if segment.part == "archived" else 1)

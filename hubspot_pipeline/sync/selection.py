@@ -171,15 +171,22 @@ class Selection:
 
     def keep(self, info: ObjectTypeInfo, batch: AsOfBatch) -> np.ndarray:
         """Per record of `batch` (its `values` as of the day needed), whether every condition holds."""
+        if self.conditions(info):
+            assert batch.values is not None, "the record filter needs the batch's values"
+        return self.first_unmet(info, batch) < 0
+
+    def conditions(self, info: ObjectTypeInfo) -> tuple[Condition, ...]:
         settings = self._settings(info)
-        keep = np.ones(batch.records.num_rows, dtype=bool)
-        if settings is None or not settings.records:
-            return keep
-        assert batch.values is not None, "the record filter needs the batch's values"
-        for condition in settings.records:
-            values = _record_values(batch, condition.property)
-            keep &= condition.holds(values).to_numpy(zero_copy_only=False)
-        return keep
+        return settings.records if settings is not None else ()
+
+    def first_unmet(self, info: ObjectTypeInfo, batch: AsOfBatch) -> np.ndarray:
+        """Per record of `batch`, the position in `conditions(info)` of the first condition it does not
+        meet, -1 for a record kept: why the settings leave a record out (SYNC_ISSUES)."""
+        unmet = np.full(batch.records.num_rows, -1, dtype=np.int64)
+        for position, condition in enumerate(self.conditions(info)):
+            holds = condition.holds(_record_values(batch, condition.property)).to_numpy(zero_copy_only=False)
+            unmet[(unmet < 0) & ~holds] = position
+        return unmet
 
     def notes(self, info: ObjectTypeInfo, names: Sequence[str]) -> list[str]:
         """What the settings change for a type with property names `names`, for manifest notes."""

@@ -380,6 +380,39 @@ TABLES: tuple[TableSpec, ...] = (
             ),
         ),
     ),
+    TableSpec(
+        name="SYNC_ISSUES",
+        group="health",
+        description=(
+            "One row per record FAILED or EXCLUDED at the end of the day: HubSpot's error category and "
+            "message with a hint on what to do and the attempts so far, or FILTERED with the condition of "
+            "the sync settings that leaves the record out."
+        ),
+        columns=columns(
+            ("OBJECTTYPEID", "string"),
+            ("OBJECTID", "integer"),
+            ("STATE", "string"),
+            ("ERRORCATEGORY", "string"),
+            ("MESSAGE", "string"),
+            ("HOWTOFIX", "string"),
+            ("FIRSTSEENAT", "timestamp"),
+            ("LASTATTEMPTAT", "timestamp"),
+            ("ATTEMPTS", "integer"),
+            INGESTEDAT,
+        ),
+        primary_key=("OBJECTTYPEID", "OBJECTID"),
+        produce=health.produce_sync_issues,
+        calls_api=False,
+        asset_deps=(CRM_INDEX,),
+        custom_checks=(
+            CustomCheck(
+                "issues_match_health",
+                "Blocks publishing unless SYNC_ISSUES lists, per object type and state, as many records as "
+                "SYNC_HEALTH counts FAILED and EXCLUDED.",
+                health.check_issues_match_health,
+            ),
+        ),
+    ),
 )
 
 SPECS: dict[str, TableSpec] = {spec.name: spec for spec in TABLES}
