@@ -10,9 +10,16 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
+import dagster as dg
 import pyarrow as pa
 import pytest
+from dagster_aws.s3 import S3Resource
 
+from hubspot_pipeline.defs.account import DEFAULT_ACCOUNT
+from hubspot_pipeline.defs.account_defs import account_resources
+from hubspot_pipeline.defs.resources import ExportStoreResource, HubSpotResource
+from hubspot_pipeline.defs.resync_job import build_resync_job
+from hubspot_pipeline.defs.sync_asset import CRM_INDEX_KEY
 from hubspot_pipeline.hubspot import HubSpotClient
 from hubspot_pipeline.store import LocalDestination, read_table
 from hubspot_pipeline.sync import failed_records
@@ -293,3 +300,43 @@ def test_resync_says_what_to_fix() -> None:
         ResyncRequest("some")
     with pytest.raises(ResyncError, match="record_ids go with which: failed or deleted"):
         ResyncRequest("all", (), (1,))
+
+
+def test_the_resync_job_runs_in_the_hubspot_pool_with_its_run_config(
+    account: Account, tmp_path: Path
+) -> None:
+    """The Dagster job: run config names what to re-read; it runs in the account's pool, reports on
+    the crm_index asset, and a bad value fails the run with a message that names it."""
+    sb = account.sb
+    stuck = _live_ids(sb, "0-2")[:2]
+    sb.set_record_failures("companies", ids=stuck)
+    account.run(DAY0)
+    assert account.failed().num_rows == 2
+    sb.clear_record_failures()
+    hubspot = HubSpotResource(
+        access_token=TOKEN, base_url=sb.base_url, rate_limit_per_10s=100_000, pace_file=str(tmp_path / "pace")
+    )
+    store = ExportStoreResource(export_url=str(account.dest.root), s3=S3Resource())
+    job = build_resync_job(DEFAULT_ACCOUNT)
+    resources = account_resources(DEFAULT_ACCOUNT, hubspot, store)
+    config = {"ops": {"resync_index": {"config": {"which": "failed", "object_types": ["companies"]}}}}
+    with dg.instance_for_test() as instance:
+        result = job.execute_in_process(run_config=config, resources=resources, instance=instance)
+        assert result.success
+        (observation,) = [
+            e.asset_observation_data.asset_observation
+            for e in result.all_events
+            if e.event_type_value == "ASSET_OBSERVATION"
+        ]
+        assert observation.asset_key == CRM_INDEX_KEY
+        assert observation.metadata["api_calls"].value == 1
+        assert job.graph.node_defs[0].pool == DEFAULT_ACCOUNT.pool
+        bad = {"ops": {"resync_index": {"config": {"which": "everything"}}}}
+        failed = job.execute_in_process(
+            run_config=bad, resources=resources, instance=instance, raise_on_error=False
+        )
+    assert not failed.success
+    assert "which: 'everything' is not one of failed, deleted, all" in str(
+        failed.failure_data_for_node("resync_index")
+    )
+    assert account.failed().num_rows == 0
