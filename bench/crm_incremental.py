@@ -2,7 +2,9 @@
 
 Day 0: definition tables and a full sync into a local folder. Then, per day, `advance(1)` and the
 daily run (definitions, then the incremental sync with the deployment's settings from the
-environment: `HUBSPOT_ASSOCIATION_REFRESH_DAYS`, `HUBSPOT_CALCULATED_REFRESH_DAYS`, default 7).
+environment: `HUBSPOT_ASSOCIATION_REFRESH_DAYS`, `HUBSPOT_CALCULATED_REFRESH_DAYS`, default 7; the
+definitions on their refresh cadence, `HUBSPOT_DEFINITIONS_REFRESH_DAYS`, default 7, so
+`definition_calls` are the cadence's: see bench/daily_job.py for the whole job).
 Prints the calls of each, by endpoint, and the daily run's share of the full sync (target: <= 5 %
 at medium). Also what the exact setting (K = 1) would add per day: the lead-direction association
 rescan and the re-read of every calculated property with its history.
@@ -15,11 +17,13 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import tempfile
 import time
 from collections import Counter
 from datetime import date, timedelta
 
+from hubspot_pipeline import settings as pipeline_settings
 from hubspot_pipeline.hubspot import HubSpotClient
 from hubspot_pipeline.store import LocalDestination
 from hubspot_pipeline.sync.association_refresh import lead_pairs
@@ -34,12 +38,18 @@ from hubspot_sandbox import Sandbox, SandboxConfig
 TOKEN = "pat-bench"
 START = date(2026, 3, 1)
 DEFINITIONS = SYNC_DEFINITION_TABLES
+REFRESH_DAYS = int(
+    os.environ.get("HUBSPOT_DEFINITIONS_REFRESH_DAYS")
+    or pipeline_settings.SETTINGS["HUBSPOT_DEFINITIONS_REFRESH_DAYS"].default
+)
 
 
 def run_day(sb: Sandbox, root: str, day: date, settings: IncrementalSettings) -> dict[str, object]:
     """One day's sync (definitions, then the index); its calls by endpoint, the sync's alone apart."""
     client = HubSpotClient(sb.base_url, TOKEN, rate_limit_per_10s=1_000_000)
-    ctx = ExportContext(day, LocalDestination(root), f"bench{day:%m%d}", lambda: client)
+    ctx = ExportContext(
+        day, LocalDestination(root), f"bench{day:%m%d}", lambda: client, definitions_refresh_days=REFRESH_DAYS
+    )
     for table in DEFINITIONS:
         export_spec(ctx, SPECS[table])
     plan = sync_plan(*(ctx.snapshot(s).data for s in ("schemas", "properties", "association_labels")))
@@ -107,6 +117,7 @@ def main() -> None:
                         "association_refresh_days": settings.association_refresh_days,
                         "calculated_refresh_days": settings.calculated_refresh_days,
                         "lookback_minutes": settings.lookback.total_seconds() / 60,
+                        "definitions_refresh_days": REFRESH_DAYS,
                     },
                 }
             )

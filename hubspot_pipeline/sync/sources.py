@@ -2,6 +2,12 @@
 
 A fetcher returns JSON data, or `Rows` for sources with one row per record; `tables.context` stores the
 answer as the day's snapshot (see `sync.snapshots`).
+
+`CADENCE` names the sources whose answer rarely changes: they are refetched every
+`HUBSPOT_DEFINITIONS_REFRESH_DAYS` days, or sooner when what they were built from (their basis) changes.
+A basis function takes the source's dependencies (today's snapshots of its `needs`) and the source's data
+(just fetched, or the earlier snapshot considered for reuse) and returns a JSON value, never None, that
+costs no API call to compute: equal bases mean the earlier answer was asked about the same things.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from hubspot_pipeline.hubspot import HubSpotClient
 from hubspot_pipeline.sync import definitions as d
 from hubspot_pipeline.sync import event_types as ev
 from hubspot_pipeline.sync import lists
+from hubspot_pipeline.sync.object_types import STANDARD_OBJECT_TYPES
 
 Fetcher = Callable[[HubSpotClient, Mapping[str, Any]], Any]
 
@@ -25,7 +32,28 @@ SOURCES: dict[str, tuple[tuple[str, ...], Fetcher]] = {
     "teams": ((), d.fetch_teams),
     "pipelines": (("schemas", "properties"), d.fetch_pipelines),
     "event_types": ((), ev.fetch_event_types),
-    "event_definitions": ((), ev.fetch_event_definitions),
+    # event_types is only needed for the basis (the definitions endpoint does not take it)
+    "event_definitions": (("event_types",), ev.fetch_event_definitions),
     "lists": ((), lists.fetch_lists),
     "list_memberships": (("lists",), lists.fetch_list_memberships),
+}
+
+Basis = Callable[[Mapping[str, Any], Any], Any]
+
+
+def object_type_basis(schemas: list[dict], properties: Mapping[str, Any]) -> list[str]:
+    """The object type ids a snapshot is built from: the standard types whose properties call answered,
+    then the non-archived custom schemas."""
+    standard = [t.type_id for t in STANDARD_OBJECT_TYPES if t.type_id in properties]
+    return standard + [t.type_id for t in d.candidate_types(schemas) if t.custom]
+
+
+CADENCE: dict[str, Basis] = {
+    # today's custom schemas; the standard types that answered when the properties were last read
+    "properties": lambda deps, data: object_type_basis(deps["schemas"], data),
+    "association_labels": lambda deps, data: object_type_basis(deps["schemas"], deps["properties"]),
+    "pipelines": lambda deps, data: object_type_basis(deps["schemas"], deps["properties"]),
+    "event_types": lambda deps, data: [],
+    # a new custom event type is listed by event_types: refetch its definition with it
+    "event_definitions": lambda deps, data: sorted(deps["event_types"]),
 }

@@ -1,0 +1,235 @@
+"""API calls of the whole daily job (every table and the CRM index), first full run then daily runs.
+
+Day 0 runs the daily job on an empty store (definitions fetched, the index synced in full); then, per
+day, `advance(1)` and the daily job again. Each asset runs as the Dagster job's does: the definition
+tables the index plans from, `crm_index` (`sync_index` with the deployment's incremental settings
+from the environment), then every other table in `TABLES` order, each through `export_spec` with its
+own `ExportContext` (`HUBSPOT_DEFINITIONS_REFRESH_DAYS` from the environment, default 7). Prints and
+writes (`--json`) per day: total calls, calls per asset, calls per endpoint (the sandbox's counter) and
+the day's share of the full run (target: <= 2 % at medium).
+
+The exact mode (definitions every day, `HUBSPOT_DEFINITIONS_REFRESH_DAYS=1`, and the incremental
+sync's `EXACT`) is measured for the definitions (each cadence source a day reused is fetched once more,
+outside the store) and computed for the index as `bench/crm_incremental.py` does (the lead-direction
+association rescan and the re-read of every calculated property).
+
+    .venv/bin/python bench/daily_job.py [--scale small|medium] [--days 2] [--json PATH]
+        [--reuse-day0 DIR]
+
+`--reuse-day0 DIR` saves the store after day 0 in DIR, or starts from DIR when it exists (the sandbox
+is seeded, so its day 0 is the same): for iterating on the daily part only. The day-0 figures it then
+prints are not measured, so do not quote figures from such a run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import shutil
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from hubspot_pipeline import settings as pipeline_settings
+from hubspot_pipeline.hubspot import HubSpotClient
+from hubspot_pipeline.store import LocalDestination
+from hubspot_pipeline.sync.association_refresh import lead_pairs
+from hubspot_pipeline.sync.full_sync import ASSOCIATION_BATCH, BATCH_READ, sync_plan
+from hubspot_pipeline.sync.incremental import IncrementalSettings
+from hubspot_pipeline.sync.index_sync import sync_index
+from hubspot_pipeline.sync.sources import CADENCE, SOURCES
+from hubspot_pipeline.tables.context import ExportContext
+from hubspot_pipeline.tables.export import export_spec
+from hubspot_pipeline.tables.registry import SPECS, SYNC_DEFINITION_TABLES, TABLES
+from hubspot_sandbox import Sandbox, SandboxConfig
+
+TOKEN = "pat-bench"
+START = date(2026, 3, 1)
+HERE = Path(__file__).resolve().parent
+DEFAULT_JSON = HERE / "results" / "daily_job.json"
+TARGET_PCT = 2.0
+
+
+def refresh_days() -> int:
+    setting = pipeline_settings.SETTINGS["HUBSPOT_DEFINITIONS_REFRESH_DAYS"]
+    return int(os.environ.get("HUBSPOT_DEFINITIONS_REFRESH_DAYS") or setting.default)
+
+
+def day_run(sb: Sandbox, root: str, day: date, k: int, settings: IncrementalSettings) -> dict[str, Any]:
+    """The daily job for `day`: calls per asset and per endpoint, plus what the exact definitions add."""
+    client = HubSpotClient(sb.base_url, TOKEN, rate_limit_per_10s=1_000_000)
+    run_id = f"bench{day:%m%d}"
+
+    def context() -> ExportContext:
+        return ExportContext(day, LocalDestination(root), run_id, lambda: client, definitions_refresh_days=k)
+
+    sb.reset_calls()
+    started = time.perf_counter()
+    per_asset: dict[str, int] = {}
+
+    def measure(name: str, step: Any) -> Any:
+        before = sb.total_calls()
+        out = step()
+        per_asset[name] = sb.total_calls() - before
+        return out
+
+    for table in SYNC_DEFINITION_TABLES:
+        measure(table, lambda t=table: export_spec(context(), SPECS[t]))
+    ctx = context()
+    plan = sync_plan(*(ctx.snapshot(s).data for s in ("schemas", "properties", "association_labels")))
+    outcome = measure(
+        "crm_index",
+        lambda: sync_index(
+            ctx.destination, ctx.as_of, run_id, lambda: client, lambda: plan, settings=settings
+        ),
+    )
+    for spec in TABLES:
+        if spec.name not in SYNC_DEFINITION_TABLES:
+            measure(spec.name, lambda s=spec: export_spec(context(), s))
+    by_endpoint = dict(sorted(sb.calls.items()))
+    seconds = round(time.perf_counter() - started, 1)
+
+    # the exact mode's definitions: each cadence source the day reused, fetched once more (not saved)
+    ctx = context()
+    reused = [s for s in CADENCE if ctx.snapshot(s).copy_of is not None]
+    before = sb.total_calls()
+    for source in reused:
+        needs, fetch = SOURCES[source]
+        fetch(client, {name: ctx.snapshot(name).data for name in needs})
+    exact_extra = sb.total_calls() - before
+    generation = outcome.generation
+    return {
+        "day": day.isoformat(),
+        "kind": generation.kind if generation is not None else None,
+        "total": sum(per_asset.values()),
+        "seconds": seconds,
+        "per_asset": per_asset,
+        "by_endpoint": by_endpoint,
+        "definitions_reused": reused,
+        "exact_definitions_extra_calls": exact_extra,
+        "live_records": (generation.stats.get("live_records") if generation is not None else None),
+        "plan": plan,
+    }
+
+
+def exact_index_extra(plan: Any, live: dict[str, Any]) -> dict[str, int]:
+    """What the incremental sync's EXACT adds per day (as in bench/crm_incremental.py)."""
+
+    def count(type_id: str) -> int:
+        return int(live.get(type_id, 0) or 0)
+
+    rescan = sum(math.ceil(count(lead[0]) / ASSOCIATION_BATCH) for lead, _ in lead_pairs(plan.pairs, count))
+    calculated = sum(math.ceil(count(t) / BATCH_READ) for t, names in plan.calculated.items() if names)
+    return {"association_rescan": rescan, "calculated_reread": calculated}
+
+
+def definitions_calls(run: dict[str, Any]) -> int:
+    return sum(run["per_asset"][t] for t in SYNC_DEFINITION_TABLES) + sum(
+        run["per_asset"].get(t, 0) for t in ("OWNERS", "TEAMS", "OWNER_TEAM", "PIPELINES", "PIPELINE_STAGES")
+    )
+
+
+def summary(full: dict[str, Any], daily: list[dict[str, Any]], k: int, exact: dict[str, Any]) -> str:
+    lines = [
+        f"daily job, refresh every {k} days; full run {full['day']}: {full['total']} calls ({full['seconds']} s)"
+    ]
+    runs = [full, *daily]
+    endpoints = sorted({key for r in runs for key in r["by_endpoint"]})
+    width = max(len(name) for name in [*full["per_asset"], *endpoints])
+
+    def table(title: str, names: list[str], field: str) -> list[str]:
+        out = [title, f"  {'':<{width}}" + "".join(f"{r['day']:>12}" for r in runs)]
+        for name in names:
+            out.append(f"  {name:<{width}}" + "".join(f"{r[field].get(name, 0):>12}" for r in runs))
+        out.append(f"  {'total':<{width}}" + "".join(f"{r['total']:>12}" for r in runs))
+        return out
+
+    lines += table("calls per asset:", list(full["per_asset"]), "per_asset")
+    lines += table("calls per endpoint:", endpoints, "by_endpoint")
+    for r in daily:
+        lines.append(
+            f"day {r['day']}: {r['total']} calls = {r['share_of_full_pct']} % of the full run"
+            f" (target <= {TARGET_PCT} %); definitions reused: {', '.join(r['definitions_reused']) or 'none'}"
+        )
+    lines.append(
+        f"exact mode per day (definitions every day + EXACT index): ~{exact['daily_calls']} calls"
+        f" = {exact['share_of_full_pct']} % of the full run; of which definitions {exact['definitions_calls']}"
+        f" (measured), index extra {exact['index_extra']} (computed)"
+    )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--scale", default="medium")
+    parser.add_argument("--days", type=int, default=2)
+    parser.add_argument("--json", default=str(DEFAULT_JSON), help="where to write the figures")
+    parser.add_argument("--reuse-day0", metavar="DIR", help="iteration only: save/restore the day-0 store")
+    args = parser.parse_args()
+    settings = IncrementalSettings.from_env()
+    k = refresh_days()
+    with (
+        tempfile.TemporaryDirectory() as root,
+        Sandbox(SandboxConfig(seed=1, scale=args.scale, token=TOKEN, start_date=START)) as sb,
+    ):
+        sb.set_rate_limits(enabled=False)
+        day0 = START - timedelta(days=1)
+        saved = Path(args.reuse_day0, "store") if args.reuse_day0 else None
+        if saved is not None and (saved.parent / "day0.json").exists():
+            shutil.rmtree(root)
+            shutil.copytree(saved, root)
+            full = json.loads((saved.parent / "day0.json").read_text())
+            print(f"day 0 reused from {args.reuse_day0}: not a measured run, do not quote its figures")
+        else:
+            full = day_run(sb, root, day0, k, settings)
+            full.pop("plan")
+            if saved is not None:
+                shutil.copytree(root, saved)
+                (saved.parent / "day0.json").write_text(json.dumps(full))
+        daily: list[dict[str, Any]] = []
+        exact_days = []
+        for n in range(args.days):
+            sb.advance(days=1)
+            run = day_run(sb, root, START + timedelta(days=n), k, settings)
+            plan = run.pop("plan")
+            run["share_of_full_pct"] = round(100 * run["total"] / full["total"], 3)
+            extra = exact_index_extra(plan, full.get("live_records") or {})
+            exact_days.append((definitions_calls(run) + run["exact_definitions_extra_calls"], extra, run))
+            daily.append(run)
+    # the exact mode's day: this run's day with every definition fetched and EXACT's index extra
+    defs, extra, run = (
+        exact_days[-1] if exact_days else (0, {"association_rescan": 0, "calculated_reread": 0}, full)
+    )
+    exact_daily = run["total"] + run["exact_definitions_extra_calls"] + sum(extra.values())
+    exact = {
+        "daily_calls": exact_daily,
+        "share_of_full_pct": round(100 * exact_daily / full["total"], 3),
+        "definitions_calls": defs,
+        "index_extra": extra,
+        "note": "definitions measured (reused cadence sources fetched once more); index extra computed",
+    }
+    report = {
+        "scale": args.scale,
+        "definitions_refresh_days": k,
+        "settings": {
+            "association_refresh_days": settings.association_refresh_days,
+            "calculated_refresh_days": settings.calculated_refresh_days,
+        },
+        "reused_day0": bool(args.reuse_day0),
+        "full": full,
+        "daily": daily,
+        "exact_mode_per_day": exact,
+    }
+    print(summary(full, daily, k, exact))
+    out = Path(args.json)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=1) + "\n")
+    print(f"written to {out}")
+
+
+if __name__ == "__main__":
+    main()
