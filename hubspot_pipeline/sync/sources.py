@@ -40,6 +40,10 @@ SOURCES: dict[str, tuple[tuple[str, ...], Fetcher]] = {
 
 Basis = Callable[[Mapping[str, Any], Any], Any]
 
+# Sources whose fetcher builds on the latest earlier snapshot: it gets `previous` (that snapshot's data),
+# `previous_<need>` (the data of each of its needs on that snapshot's day), `day` and `refresh_days`.
+INCREMENTAL: frozenset[str] = frozenset({"list_memberships"})
+
 
 def object_type_basis(schemas: list[dict], properties: Mapping[str, Any]) -> list[str]:
     """The object type ids a snapshot is built from: the standard types whose properties call answered,

@@ -13,7 +13,7 @@ from hubspot_pipeline.store import Destination
 from hubspot_pipeline.sync.rows import Rows
 from hubspot_pipeline.sync.selection import EVERYTHING, Selection
 from hubspot_pipeline.sync.snapshots import Snapshot, SnapshotStore
-from hubspot_pipeline.sync.sources import CADENCE, SOURCES
+from hubspot_pipeline.sync.sources import CADENCE, INCREMENTAL, SOURCES
 from hubspot_pipeline.sync.timestamps import iso_ms, parse_ts
 
 
@@ -69,6 +69,8 @@ class ExportContext:
         if snap is None:
             needs, fetch = SOURCES[source]
             deps = {name: self.snapshot(name).data for name in needs}
+            if source in INCREMENTAL and not self.refresh:
+                deps.update(self._previous(source, needs))
             snap = None if self.refresh else self._reuse(source, deps)
             if snap is None:
                 fetched_at = iso_ms(datetime.now(UTC))
@@ -83,6 +85,17 @@ class ExportContext:
             self.log.info("%s for %s projected from the snapshot taken for %s", source, self.day, snap.day)
         self._snapshots[source] = snap
         return snap
+
+    def _previous(self, source: str, needs: tuple[str, ...]) -> dict[str, object]:
+        """What an incremental source builds on (`sources.INCREMENTAL`): its latest earlier snapshot."""
+        found: dict[str, object] = {"day": self.day, "refresh_days": self.definitions_refresh_days}
+        prev = self.state.load_latest_before(self.day, source)
+        if prev is not None:
+            found["previous"] = prev.data
+            for name in needs:
+                earlier = self.state.load(prev.day, name)
+                found[f"previous_{name}"] = earlier.data if earlier is not None else None
+        return found
 
     def _reuse(self, source: str, deps: dict[str, object]) -> Snapshot | None:
         """A copy, saved as the day's, of the latest earlier snapshot if the cadence allows, else None."""
