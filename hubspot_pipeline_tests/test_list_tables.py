@@ -65,7 +65,7 @@ def test_lists_and_memberships_as_of_each_day(sandbox: Sandbox, tmp_path: Path) 
     assert big, "some list has more than one page of memberships"
     assert sandbox.calls["POST /crm/v3/lists/search"] == 1
     pages = sum(max(1, -(-int(x["size"]) // 250)) for x in lists)  # 250 memberships a page
-    assert sandbox.calls["GET /crm/v3/lists/{listId}/memberships"] == pages
+    assert sandbox.calls["GET /crm/v3/lists/{listId}/memberships/join-order"] == pages
     assert sandbox.calls["GET /account-info/v3/details"] == 1
     assert sandbox.total_calls() == 2 + pages
 
@@ -109,7 +109,7 @@ def test_lists_and_memberships_as_of_each_day(sandbox: Sandbox, tmp_path: Path) 
 def test_unchanged_lists_keep_their_rows_and_changed_ones_are_paged_again(tmp_path: Path) -> None:
     """Day after day only the lists whose size or last added or removed time moved are paged again;
     the table equals one paged in full, and every list is paged again after the refresh days."""
-    memberships = "GET /crm/v3/lists/{listId}/memberships"
+    memberships = "GET /crm/v3/lists/{listId}/memberships/join-order"
     with Sandbox(SandboxConfig(seed=5, scale="tiny", token=TOKEN, start_date=date(2026, 11, 22))) as sb:
         kept, fresh = LocalDestination(tmp_path / "kept"), LocalDestination(tmp_path / "fresh")
 
