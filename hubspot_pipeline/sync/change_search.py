@@ -4,7 +4,7 @@
   10,000-result search cap nor thousands of records sharing one timestamp lose or loop;
 - `id_range_scan`: every live record of an id range with a few properties, 200 per call, each page
   a new search after the last id read (never near the cap);
-- `archived_ids`: the archived list (ids only; the API has no "archived since" filter);
+- `archived_listing`: the archived list (ids and dates; the API has no "archived since" filter);
 - `reconcile_ids`: the live list (ids and `updatedAt`) against the index;
 - `search_total`: how many records match, in one call: it tells when the index looks inconsistent.
 """
@@ -80,12 +80,14 @@ def windowed_ids(
         lower, operator = stamp, "GT"
 
 
-def archived_ids(client: HubSpotClient, type_id: str) -> np.ndarray:
-    """Every archived id of a type (the list endpoint, ids only)."""
+def archived_listing(client: HubSpotClient, type_id: str) -> list[dict]:
+    """Every archived record of a type as the list endpoint gives it (id, createdAt, updatedAt,
+    archivedAt; one property), sorted by id."""
     listing = client.paginate(
         f"/crm/v3/objects/{type_id}", {"archived": "true", "properties": ID_PROPERTY}, page_size=LIST_PAGE
     )
-    return np.unique(np.array([int(r["id"]) for page in listing for r in page], dtype=np.int64))
+    found = {int(r["id"]): r for page in listing for r in page}
+    return [found[i] for i in sorted(found)]
 
 
 def reconcile_ids(client: HubSpotClient, type_id: str, ids: np.ndarray, updated: np.ndarray) -> set[int]:

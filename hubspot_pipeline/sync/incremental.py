@@ -38,13 +38,14 @@ was, and the next run starts again from the last good watermark.
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import tempfile
 from array import array
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import numpy as np
 import pyarrow as pa
@@ -58,7 +59,7 @@ from hubspot_pipeline.sync.association_refresh import AssociationRefresh
 from hubspot_pipeline.sync.change_search import (
     MAX_ID,
     SEARCH_PAGE,
-    archived_ids,
+    archived_listing,
     id_range_scan,
     reconcile_ids,
     search_total,
@@ -280,6 +281,46 @@ def _window_misses(
     return ids[~known]
 
 
+@dataclass(frozen=True)
+class _Tombstones:
+    ids: np.ndarray  # every new tombstone, read or taken from the listing, sorted
+    updated: np.ndarray  # their updatedAt, epoch ms
+    listed: pa.Table  # RECORD_SCHEMA rows of those taken from the listing as they are
+
+
+def _tombstones(
+    listed: list[dict], live: np.ndarray, day_end_ms: int, read: Callable[[np.ndarray], _Read]
+) -> _Tombstones:
+    """The new tombstones of a type. Only those that may have existed at a day's end the index has
+    not seen them at are batch read (their values and history): archived after the first day's end
+    past the index's watermark, or never held live by the index. The others come from the listing as
+    they are (id and dates): the index holds their values as of its watermark, and no day's export
+    shows a record after it was archived."""
+    table = _records_table(listed)
+    table = table.set_column(
+        table.schema.get_field_index("properties"),
+        RECORD_SCHEMA.field("properties"),
+        pa.array([[] for _ in range(table.num_rows)], RECORD_SCHEMA.field("properties").type),
+    )
+    ids = table.column("object_id").to_numpy()
+    archived_at = table.column("archived_at").cast(pa.int64()).fill_null(0).to_numpy()
+    updated = table.column("updated_at").cast(pa.int64()).fill_null(0).to_numpy()
+    needed = (archived_at >= day_end_ms) | ~np.isin(ids, live)
+    done = read(ids[needed])
+    all_ids = np.concatenate([done.ids, ids[~needed]])
+    order = np.argsort(all_ids, kind="stable")
+    stamps = np.concatenate([done.updated, updated[~needed]])
+    return _Tombstones(all_ids[order], stamps[order], table.filter(pa.array(~needed)))
+
+
+def _upload_listed(
+    destination: Destination, gen: str, type_id: str, rows: pa.Table, tmp: str
+) -> RecordSegment:
+    with SegmentFile(RECORD_SCHEMA, tmp) as records, SegmentFile(HISTORY_SCHEMA, tmp) as history:
+        records.append(rows)
+        return upload_segment(destination, gen, type_id, "archived", records, history, name="archived-listed")
+
+
 # -- the run ---------------------------------------------------------------------------------------
 
 
@@ -307,6 +348,8 @@ def incremental_sync(
     watermark.observe(client.post(f"/crm/v3/objects/{plan.types[0].type_id}/batch/read", {"inputs": []}))
     now_ms = to_ms(watermark.value) or to_ms(datetime.now(UTC)) or 0
     since = to_ms(previous - settings.lookback) or 0
+    # the first day's end the index has not synced past: a record archived after it existed then
+    next_day_end = to_ms(datetime.combine(previous.date() + timedelta(days=1), time(0), tzinfo=UTC)) or 0
     last = manifest.generations[-1]
     window = (int(last.stats["search_since"]), since) if "search_since" in last.stats else None
     cadence = day % settings.reconcile_every_days == 0
@@ -334,12 +377,17 @@ def incremental_sync(
             searched = np.array(sorted(windowed_ids(client, tid, since if known else 0)), dtype=np.int64)
             # tombstones now (a record restored from the recycle bin is live again, and may go again)
             tombstones = np.setdiff1d(reader.part_ids(tid, "archived"), before.live)
-            gone = np.setdiff1d(archived_ids(client, tid), tombstones)
             retry = settings.failed_retry_days
             # records that failed `retry` reads in a row: read again only when HubSpot shows a change
             gave_up = {p: failed_records.gave_up(failed_before, tid, p, retry) for p in ("live", "archived")}
-            gone = np.setdiff1d(gone, gave_up["archived"])
-            dead = read(tid, "archived", gone, props)
+            listed = archived_listing(client, tid)
+            seen = np.isin([int(r["id"]) for r in listed], np.union1d(tombstones, gave_up["archived"]))
+            listed = [r for r, old in zip(listed, seen, strict=True) if not old]
+            read_archived = functools.partial(read, tid, "archived", props=props)
+            dead = _tombstones(listed, before.live, next_day_end, read_archived)
+            if dead.listed.num_rows:
+                segments.append(_upload_listed(destination, gen, tid, dead.listed, tmp))
+            gone = dead.ids
             # the records whose last reads failed, until they have failed `failed_retry_days` times
             extra: list[np.ndarray] = [failed_records.due(failed_before, tid, "live", retry)]
             reconciled = ""
