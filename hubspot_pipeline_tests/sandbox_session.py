@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import requests
 
+from hubspot_pipeline.hubspot import HubSpotClient
 from hubspot_sandbox import Sandbox
 
 
@@ -17,3 +18,23 @@ def clean_session(sb: Sandbox) -> Iterator[requests.Session]:
     with sb.session() as session:
         yield session
     sb.set_rate_limits(enabled=False)
+
+
+class Killed(RuntimeError):
+    """The process dying mid-run."""
+
+
+def killed_after(client: HubSpotClient, posts: int | None) -> HubSpotClient:
+    """`client`, made to die (raise `Killed`) at its POST after the first `posts` (None: never)."""
+    if posts is None:
+        return client
+    post, count = client.post, [0]
+
+    def failing(*args: object, **kwargs: object) -> object:
+        count[0] += 1
+        if count[0] > posts:
+            raise Killed("killed")
+        return post(*args, **kwargs)  # type: ignore[arg-type]
+
+    client.post = failing  # type: ignore[method-assign]
+    return client

@@ -22,6 +22,7 @@ from hubspot_pipeline.sync.index_sync import sync_index
 from hubspot_pipeline.tables.context import ExportContext
 from hubspot_pipeline.tables.export import export_spec
 from hubspot_pipeline.tables.registry import CRM_TABLES, SPECS, SYNC_DEFINITION_TABLES
+from hubspot_pipeline_tests.sandbox_session import Killed, killed_after
 from hubspot_sandbox import Sandbox, SandboxConfig
 
 pytestmark = pytest.mark.slow
@@ -33,10 +34,6 @@ DEFINITIONS = SYNC_DEFINITION_TABLES
 CRM = (*CRM_TABLES, "SYNC_HEALTH")
 
 
-class Boom(RuntimeError):
-    pass
-
-
 @dataclass
 class Export:
     sb: Sandbox
@@ -46,17 +43,7 @@ class Export:
     def client(self, fail_after: int | None = None) -> HubSpotClient:
         # retries without waiting: the sandbox's outages are counted in calls, not seconds
         client = HubSpotClient(self.sb.base_url, TOKEN, rate_limit_per_10s=100_000, sleep=lambda _: None)
-        if fail_after is not None:  # the process dying after N calls
-            post, count = client.post, [0]
-
-            def failing(*args: object, **kwargs: object) -> object:
-                count[0] += 1
-                if count[0] > fail_after:
-                    raise Boom("killed")
-                return post(*args, **kwargs)  # type: ignore[arg-type]
-
-            client.post = failing  # type: ignore[method-assign]
-        return client
+        return killed_after(client, fail_after)
 
     def run(
         self,
@@ -162,7 +149,7 @@ def test_a_run_killed_midway_leaves_the_index_and_the_next_run_recovers(kept: Ex
     sb.advance(days=1)
     day = DAY0 + timedelta(days=3)
     before = load_manifest(kept.dest)
-    with pytest.raises(Boom):
+    with pytest.raises(Killed):
         kept.run(day, fail_after=8)
     assert load_manifest(kept.dest) == before
     kept.run(day)

@@ -34,6 +34,7 @@ from hubspot_pipeline.tables.context import ExportContext
 from hubspot_pipeline.tables.export import export_spec
 from hubspot_pipeline.tables.health_tables import produce_sync_health
 from hubspot_pipeline.tables.registry import CRM_TABLES, SPECS, SYNC_DEFINITION_TABLES
+from hubspot_pipeline_tests.sandbox_session import Killed, killed_after
 from hubspot_sandbox import Sandbox, SandboxConfig
 
 pytestmark = pytest.mark.slow
@@ -45,10 +46,6 @@ HEALTH = ("OBJECTS", "SYNC_HEALTH", "SYNC_ISSUES")
 BATCH_READ = "POST /crm/v3/objects/{objectType}/batch/read"
 
 
-class Boom(RuntimeError):
-    pass
-
-
 @dataclass
 class Account:
     sb: Sandbox
@@ -58,17 +55,7 @@ class Account:
 
     def client(self, fail_after: int | None = None) -> HubSpotClient:
         client = HubSpotClient(self.sb.base_url, TOKEN, rate_limit_per_10s=100_000, sleep=lambda _: None)
-        if fail_after is not None:  # the process dying after N POSTs
-            post, count = client.post, [0]
-
-            def failing(*args: object, **kwargs: object) -> object:
-                count[0] += 1
-                if count[0] > fail_after:
-                    raise Boom("killed")
-                return post(*args, **kwargs)  # type: ignore[arg-type]
-
-            client.post = failing  # type: ignore[method-assign]
-        return client
+        return killed_after(client, fail_after)
 
     def context(self, day: date, client: HubSpotClient) -> ExportContext:
         selection = parse_selection(self.selection_json) if self.selection_json else None
@@ -267,7 +254,7 @@ def test_resync_all_replaces_a_type_and_survives_a_kill(account: Account, tmp_pa
     sb.advance(1)
     account.run(START)
     before = load_manifest(account.dest)
-    with pytest.raises(Boom):
+    with pytest.raises(Killed):
         account.resync(ResyncRequest("all", ("companies",)), START, fail_after=3)
     assert load_manifest(account.dest) == before
     account.resync(ResyncRequest("all", ("companies",)), START)

@@ -161,6 +161,24 @@ def merge(
     return sort(pa.concat_tables([kept, fresh.cast(FAILED_SCHEMA)]))
 
 
+def settle(
+    destination: Destination,
+    generation: str,
+    previous: pa.Table,
+    log: FailureLog,
+    at: datetime,
+    type_ids: list[str],
+    per_type: dict[str, dict[str, object]],
+) -> str:
+    """A run's failed records merged with the previous ones (`merge`), saved for `generation`, and
+    counted per category into the per-type figures the run reports; returns the file's key."""
+    failed = merge(previous, log, at, keep_types=type_ids)
+    for type_id, by_category in counts(failed).items():
+        if type_id in per_type:
+            per_type[type_id]["failed"] = by_category
+    return save(destination, generation, failed)
+
+
 def sort(table: pa.Table) -> pa.Table:
     return table.sort_by([("type_id", "ascending"), ("object_id", "ascending")])
 

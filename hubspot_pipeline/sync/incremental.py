@@ -17,13 +17,17 @@ Per object type (hubspot-api.md §3.3, §3.4; the searches are in `change_search
 5. schema drift: a property not fetched by the last generation (new, or newly selected) is read for
    the records that have a value (`HAS_PROPERTY`); a type the last generation did not sync is read
    whole (a search window from 0).
-6. calculated properties change without bumping the modified date: every day a rotating id range of
-   the type (1/K of its live records, K = `calculated_refresh_days`) is scanned through search with
-   the calculated properties only (200 per call) and the records whose values differ from the
-   index's are re-read with their history. A record the index lacks that the scan finds is read whole.
+6. the rotating scan: every day a rotating id range of each type (1/K of its live records, K =
+   `calculated_refresh_days`) is scanned through search (200 per call) for its calculated properties
+   (they change without bumping the modified date) and each record's `updatedAt`. Records whose
+   calculated values differ from the index's are re-read with their history; records the index
+   lacks, or holds in a version older than their `updatedAt` (a change an earlier search missed),
+   are read whole. So every record is compared with HubSpot once every K days, at N / 200 / K calls
+   a day, where a full reconcile (step 8) pages N / 100.
    Search shows values, not history: a value set again to what it was, or changed and changed back
    between two scans, leaves history entries the index gets only when the record is next read with
-   history (any modified-date change). K = 1 re-reads every record with its history instead (exact).
+   history (any modified-date change). K = 1 re-reads every record with calculated properties with its
+   history instead (exact).
    The K ranges cover every id and are cut from the records live at the start of each cycle of K days
    (day ordinal // K), so each record is scanned once per cycle: a silent change waits K days at most
    (up to 2K - 1 for a record near a range boundary that moved between cycles). A type whose whole
@@ -69,6 +73,7 @@ from hubspot_pipeline.sync.compare import differing
 from hubspot_pipeline.sync.failed_records import FailureLog
 from hubspot_pipeline.sync.full_sync import (
     BATCH_READ,
+    ID_PROPERTY,
     SyncOutcome,
     SyncPlan,
     Watermark,
@@ -211,27 +216,42 @@ def _slice_range(live: np.ndarray, every: int, day: int) -> tuple[int, int]:
     return bounds[k], bounds[k + 1] - 1
 
 
-def _calculated_drift(
-    client: HubSpotClient, reader: IndexReader, type_id: str, names: list[str], lo: int, hi: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """(ids scanned, ids whose calculated values differ from the index's) of the live records in
-    [lo, hi]. Search returns no history: only the records that differ are re-read for it."""
+def _scan(
+    client: HubSpotClient,
+    reader: IndexReader,
+    type_id: str,
+    names: list[str],
+    lo: int,
+    hi: int,
+    before: _Before,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(ids scanned, ids whose calculated values `names` differ from the index's, ids whose
+    `updatedAt` is past the index's) of the live records in [lo, hi]: what the modified-date search
+    cannot see (calculated values) or missed (a change the index lacks, a record it never got).
+    Search returns no history: only the records that differ are re-read for it."""
     scanned: list[int] = []
+    stamps: list[int] = []
     found: dict[str, list] = {"object_id": [], "name": [], "value": []}
-    for page in id_range_scan(client, type_id, names, lo, hi):
+    for page in id_range_scan(client, type_id, names or [ID_PROPERTY], lo, hi):
         for record in page:
             record_id, values = int(record["id"]), record.get("properties") or {}
             scanned.append(record_id)
+            stamps.append(to_ms(record.get("updatedAt")) or 0)
             for name in names:
                 if values.get(name) not in (None, ""):
                     found["object_id"].append(record_id)
                     found["name"].append(name)
                     found["value"].append(values[name])
     ids = np.array(scanned, dtype=np.int64)
+    at = np.clip(np.searchsorted(before.live, ids), 0, max(len(before.live) - 1, 0))
+    held = (before.live[at] == ids) if len(before.live) else np.zeros(len(ids), dtype=bool)
+    older = held & (before.updated[at] < np.array(stamps, dtype=np.int64)) if len(before.live) else held
+    if not names:
+        return ids, ids[:0], ids[older]
     indexed = reader.latest_values(type_id, ids, names)
     indexed = indexed.filter(pc.fill_null(pc.not_equal(indexed.column("value"), ""), False))
     read = pa.table(found, schema=indexed.schema)
-    return ids, differing(read, indexed, "object_id")
+    return ids, differing(read, indexed, "object_id"), ids[older]
 
 
 @dataclass(frozen=True)
@@ -410,15 +430,17 @@ def incremental_sync(
             every = settings.calculated_refresh_days
             if known and calculated and every <= 1:  # exact: every record re-read with its history
                 drift = before.live
-            elif known and calculated:
-                # ranges fixed for the cycle of K days: each record is scanned once per cycle
+            elif known:
+                # a rotating id range a day, fixed for the cycle of K days: each record is scanned once
+                # per cycle for its calculated values and its modified date
                 cycle_start = datetime.fromordinal(day - day % every).replace(tzinfo=UTC)
                 lo, hi = _slice_range(reader.as_of_ids(tid, cycle_start), every, day)
                 share = int(((before.live >= lo) & (before.live <= hi)).sum())
                 if math.ceil(len(before.live) / SEARCH_PAGE) <= math.ceil(share / SEARCH_PAGE):
                     lo, hi = 0, MAX_ID  # the whole type takes no more calls (small types)
-                scanned, drift = _calculated_drift(client, reader, tid, calculated, lo, hi)
+                scanned, drift, older = _scan(client, reader, tid, calculated, lo, hi, before)
                 extra.append(np.setdiff1d(scanned, before.live))  # live in HubSpot, missing here
+                extra.append(older)  # changed in HubSpot after the index's version, missed since
             others = np.setdiff1d(np.concatenate(extra), gave_up["live"])
             wanted = np.setdiff1d(np.union1d(searched, others), dead.ids)
             live = read(tid, "live", wanted, props)
@@ -438,12 +460,15 @@ def incremental_sync(
             client, reader, watermark, settings.association_refresh_days, day, live_now, new
         )
         associations = refresh.run(destination, gen, plan.pairs, tmp)
-    failed = failed_records.merge(
-        failed_before, failures, parse_ts(ingested_at), keep_types=[t.type_id for t in plan.types]
+    failed_key = failed_records.settle(
+        destination,
+        gen,
+        failed_before,
+        failures,
+        parse_ts(ingested_at),
+        [t.type_id for t in plan.types],
+        stats,
     )
-    for tid, by_category in failed_records.counts(failed).items():
-        if tid in stats:
-            stats[tid]["failed"] = by_category
     generation = Generation(
         id=gen,
         kind="delta",
@@ -458,7 +483,7 @@ def incremental_sync(
             "types": stats,
             "associations": refresh.stats,
             "properties": plan.properties,
-            failed_records.STATS_KEY: failed_records.save(destination, gen, failed),
+            failed_records.STATS_KEY: failed_key,
             failed_records.RETRY_DAYS_KEY: settings.failed_retry_days,
         },
     )

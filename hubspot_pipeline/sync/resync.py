@@ -202,12 +202,15 @@ def _reread(
         if any(len(v) for v in restored.values()):
             refresh = AssociationRefresh(client, reader, watermark, 1, 0, live_now, restored, only_new=True)
             associations = refresh.run(destination, gen, plan.pairs, tmp)
-    failed = failed_records.merge(
-        failed_before, failures, parse_ts(ingested_at), keep_types=[t.type_id for t in plan.types]
+    failed_key = failed_records.settle(
+        destination,
+        gen,
+        failed_before,
+        failures,
+        parse_ts(ingested_at),
+        [t.type_id for t in plan.types],
+        stats,
     )
-    for tid, by_category in failed_records.counts(failed).items():
-        if tid in stats:
-            stats[tid]["failed"] = by_category
     generation = Generation(
         id=gen,
         kind="delta",
@@ -223,7 +226,7 @@ def _reread(
             "api_calls": client.total_calls() - calls_before,
             "types": stats,
             "properties": _last_properties(manifest),
-            failed_records.STATS_KEY: failed_records.save(destination, gen, failed),
+            failed_records.STATS_KEY: failed_key,
             failed_records.RETRY_DAYS_KEY: last.stats.get(
                 failed_records.RETRY_DAYS_KEY, failed_records.DEFAULT_RETRY_DAYS
             ),
