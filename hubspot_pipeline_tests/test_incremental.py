@@ -264,3 +264,37 @@ def test_weekly_refresh_rereads_every_silent_change_within_seven_days(
     new_companies = deltas[0].stats["types"]["0-2"]["changed"]
     assert len(live["0-2"]) <= sum(lead) <= len(live["0-2"]) + new_companies
     assert max(lead) < len(live["0-2"])
+
+
+def test_the_rotating_scan_reads_a_change_every_search_missed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A change the modified-date searches never return (no reconcile due) is found by the rotating
+    scan, which compares each record's updatedAt with the index's, also on a type without calculated
+    properties."""
+    with Sandbox(SandboxConfig(seed=5, scale="tiny", token=TOKEN, start_date=START)) as sb:
+        kept = Export(sb, LocalDestination(tmp_path / "kept"), tmp_path)
+        kept.run(DAY0)
+        sb.advance(days=1)
+        plain = [t for t, table in sb.account.tables.items() if not table.registry.calculated()]
+        day_start = (sb.account.now_ms // 86_400_000 - 1) * 86_400_000
+        missed = {
+            (t, int(table.ids[i]))
+            for t in plain
+            for table in [sb.account.tables[t]]
+            for i in table.live_indices()
+            if int(table.updated[i]) >= day_start
+        }
+        assert missed, "the sandbox changes records of a type without calculated properties every day"
+        real = incremental.windowed_ids
+
+        def blind(client: HubSpotClient, type_id: str, *args: object, **kwargs: object) -> set[int]:
+            found = real(client, type_id, *args, **kwargs)  # type: ignore[arg-type]
+            return {i for i in found if (type_id, i) not in missed}
+
+        monkeypatch.setattr(incremental, "windowed_ids", blind)
+        kept.run(START, replace(EXACT, reconcile_every_days=10**5))
+        stats = load_manifest(kept.dest).generations[-1].stats["types"]
+        assert all(stats[t]["reconciled"] != "cadence" for t in plain)
+        monkeypatch.undo()
+        same_as_full(kept, fresh_full(sb, START, tmp_path), START)
