@@ -60,7 +60,9 @@ SETTINGS: dict[str, Setting] = {
         Setting("HUBSPOT_SYNC_LOOKBACK_MINUTES", 60, 0, 7 * 24 * 60, whole=False, meaning="minutes"),
         Setting("HUBSPOT_ASSOCIATION_REFRESH_DAYS", 7, 1, 365, meaning="days"),
         Setting("HUBSPOT_CALCULATED_REFRESH_DAYS", 14, 1, 365, meaning="days"),
-        Setting("HUBSPOT_RECONCILE_EVERY_DAYS", 7, 1, 365, meaning="days"),
+        # every record is compared with HubSpot by the rotating scan within HUBSPOT_CALCULATED_REFRESH_DAYS;
+        # the full reconcile (every id listed, N / 100 calls) is the safety net for what search never shows
+        Setting("HUBSPOT_RECONCILE_EVERY_DAYS", 28, 1, 365, meaning="days"),
         Setting("HUBSPOT_INDEX_COMPACT_AFTER", 7, 1, 365, meaning="generations"),
         # definition endpoints whose answer rarely changes (properties, association labels,
         # pipelines, event definitions) are re-read at least every this many days (README)

@@ -44,7 +44,7 @@ def test_unset_or_blank_means_the_default_and_values_parse() -> None:
         lookback=timedelta(minutes=60),
         association_refresh_days=7,
         calculated_refresh_days=14,
-        reconcile_every_days=7,
+        reconcile_every_days=28,
         compact_after=7,
     )
     parsed = IncrementalSettings.from_env(
