@@ -169,14 +169,16 @@ def settle(
     at: datetime,
     type_ids: list[str],
     per_type: dict[str, dict[str, object]],
-) -> str:
+    retry_days: int,
+) -> dict[str, object]:
     """A run's failed records merged with the previous ones (`merge`), saved for `generation`, and
-    counted per category into the per-type figures the run reports; returns the file's key."""
+    counted per category into the per-type figures the run reports; returns the generation's stats
+    entries that name them."""
     failed = merge(previous, log, at, keep_types=type_ids)
     for type_id, by_category in counts(failed).items():
         if type_id in per_type:
             per_type[type_id]["failed"] = by_category
-    return save(destination, generation, failed)
+    return {STATS_KEY: save(destination, generation, failed), RETRY_DAYS_KEY: retry_days}
 
 
 def sort(table: pa.Table) -> pa.Table:

@@ -460,7 +460,7 @@ def incremental_sync(
             client, reader, watermark, settings.association_refresh_days, day, live_now, new
         )
         associations = refresh.run(destination, gen, plan.pairs, tmp)
-    failed_key = failed_records.settle(
+    failed = failed_records.settle(
         destination,
         gen,
         failed_before,
@@ -468,6 +468,7 @@ def incremental_sync(
         parse_ts(ingested_at),
         [t.type_id for t in plan.types],
         stats,
+        settings.failed_retry_days,
     )
     generation = Generation(
         id=gen,
@@ -483,8 +484,7 @@ def incremental_sync(
             "types": stats,
             "associations": refresh.stats,
             "properties": plan.properties,
-            failed_records.STATS_KEY: failed_key,
-            failed_records.RETRY_DAYS_KEY: settings.failed_retry_days,
+            **failed,
         },
     )
     updated = manifest.with_generation(generation)

@@ -202,7 +202,7 @@ def _reread(
         if any(len(v) for v in restored.values()):
             refresh = AssociationRefresh(client, reader, watermark, 1, 0, live_now, restored, only_new=True)
             associations = refresh.run(destination, gen, plan.pairs, tmp)
-    failed_key = failed_records.settle(
+    failed = failed_records.settle(
         destination,
         gen,
         failed_before,
@@ -210,6 +210,7 @@ def _reread(
         parse_ts(ingested_at),
         [t.type_id for t in plan.types],
         stats,
+        int(last.stats.get(failed_records.RETRY_DAYS_KEY) or failed_records.DEFAULT_RETRY_DAYS),
     )
     generation = Generation(
         id=gen,
@@ -226,10 +227,7 @@ def _reread(
             "api_calls": client.total_calls() - calls_before,
             "types": stats,
             "properties": _last_properties(manifest),
-            failed_records.STATS_KEY: failed_key,
-            failed_records.RETRY_DAYS_KEY: last.stats.get(
-                failed_records.RETRY_DAYS_KEY, failed_records.DEFAULT_RETRY_DAYS
-            ),
+            **failed,
         },
     )
     updated = manifest.with_generation(generation)
