@@ -14,6 +14,7 @@ import json
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 
+import numpy as np
 import pyarrow as pa
 
 from hubspot_pipeline.hubspot import HubSpotClient
@@ -96,6 +97,12 @@ def event_batches(
 def active_records(
     reader: IndexReader, type_ids: Iterable[str], names: Iterable[str], start: datetime, end: datetime
 ) -> list[tuple[str, int]]:
-    """(type, id) of the records with a history entry in [start, end) for one of `names`."""
+    """(type, id) of the records with a history entry in [start, end) for one of `names` that exist at
+    `end`: a record deleted or merged away during the day is in no table of the day (OBJECTS, which
+    EVENTS references), so its events are not read."""
     names = list(names)
-    return [(t, int(i)) for t in type_ids for i in reader.history_ids(t, names, start, end)]
+    return [
+        (t, int(i))
+        for t in type_ids
+        for i in np.intersect1d(reader.history_ids(t, names, start, end), reader.as_of_ids(t, end))
+    ]
