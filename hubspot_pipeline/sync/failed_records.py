@@ -189,9 +189,13 @@ def save(destination: Destination, generation: str, table: pa.Table) -> str:
     """Upload a generation's failed records; returns the key for its stats ("" when there are none)."""
     if table.num_rows == 0:
         return ""
+    return write(destination, failed_key(generation), table)
+
+
+def write(destination: Destination, key: str, table: pa.Table) -> str:
+    """Upload failed records at `key` (a generation's file, or a full sync's file of one chunk)."""
     sink = io.BytesIO()
     pq.write_table(table.cast(FAILED_SCHEMA), sink, compression="zstd")
-    key = failed_key(generation)
     destination.put_bytes(key, sink.getvalue())
     return key
 

@@ -306,7 +306,10 @@ def full_sync(
         failed = before.filter(pc.invert(pc.is_in(before.column("type_id"), pa.array(replaces, pa.string()))))
     failed = failed_records.sort(
         pa.concat_tables(
-            [failed, *(_read_failed(destination, k) for p in progress.parts.values() for k in p.failed)]
+            [
+                failed,
+                *(failed_records.read(destination, k) for p in progress.parts.values() for k in p.failed),
+            ]
         )
     )
     read_at = watermark.result(datetime.now(UTC))
@@ -400,12 +403,10 @@ def _sync_records(
         with the piece or chunk they belong to)."""
         nonlocal batch_failures
         if batch_failures.failed:
-            key = segment_key(gen, type_id, "failed", name)
             table = batch_failures.failures_table(parse_ts(ingested_at))
-            sink = io.BytesIO()
-            pq.write_table(table, sink)
-            destination.put_bytes(key, sink.getvalue())
-            state.failed.append(key)
+            state.failed.append(
+                failed_records.write(destination, segment_key(gen, type_id, "failed", name), table)
+            )
         batch_failures = FailureLog()
 
     def save_piece(after: str) -> None:
@@ -469,11 +470,6 @@ def _carried(manifest: IndexManifest) -> dict[str, object]:
     """What a resync generation carries over from the last generation for the next daily sync."""
     last = manifest.generations[-1].stats if manifest.generations else {}
     return {k: last[k] for k in ("search_since",) if k in last}
-
-
-def _read_failed(destination: Destination, key: str) -> pa.Table:
-    with destination.open_read(key) as raw:
-        return pq.read_table(io.BytesIO(raw.read())).cast(failed_records.FAILED_SCHEMA)
 
 
 def _last_properties(manifest: IndexManifest) -> dict[str, list[str]]:

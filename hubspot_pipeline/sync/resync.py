@@ -156,12 +156,8 @@ def _reread(
     live_now: dict[str, np.ndarray] = {}
     restored: dict[str, np.ndarray] = {}
     with tempfile.TemporaryDirectory(prefix="hubspot-resync-") as tmp:
-        for info in plan.types:
+        for info in types:
             tid, props = info.type_id, plan.properties[info.type_id]
-            live_before = reader.as_of_ids(tid, _FAR_FUTURE)
-            live_now[tid] = live_before
-            if info not in types:
-                continue
             if request.which == "failed":
                 parts = {
                     "live": failed_records.ids_of(failed_before, tid, "live"),
@@ -173,7 +169,8 @@ def _reread(
                         "archived": np.intersect1d(given, parts["archived"]),
                     }
             else:
-                tombstones = np.setdiff1d(reader.part_ids(tid, "archived"), live_before)
+                live_now[tid] = reader.as_of_ids(tid, _FAR_FUTURE)
+                tombstones = np.setdiff1d(reader.part_ids(tid, "archived"), live_now[tid])
                 parts = {"live": np.intersect1d(tombstones, given) if len(given) else tombstones}
             found = {}
             for part, ids in parts.items():
@@ -186,7 +183,7 @@ def _reread(
             read_live = found.get("live", np.array([], dtype=np.int64))
             if request.which == "deleted":
                 restored[tid] = read_live
-                live_now[tid] = np.union1d(live_before, read_live).astype(np.int64)
+                live_now[tid] = np.union1d(live_now[tid], read_live).astype(np.int64)
             stats[tid] = {
                 "asked": int(sum(len(v) for v in parts.values())),
                 "read": int(sum(len(v) for v in found.values())),
@@ -200,6 +197,9 @@ def _reread(
             )
         associations = []
         if any(len(v) for v in restored.values()):
+            for info in plan.types:  # the pairs' other ends, as the index holds them
+                if info.type_id not in live_now:
+                    live_now[info.type_id] = reader.as_of_ids(info.type_id, _FAR_FUTURE)
             refresh = AssociationRefresh(client, reader, watermark, 1, 0, live_now, restored, only_new=True)
             associations = refresh.run(destination, gen, plan.pairs, tmp)
     failed = failed_records.settle(
