@@ -38,3 +38,8 @@ def killed_after(client: HubSpotClient, posts: int | None) -> HubSpotClient:
 
     client.post = failing  # type: ignore[method-assign]
     return client
+
+
+def served_types(sb: Sandbox) -> list:
+    """The account's object types HubSpot serves records of: every type but those it has not activated."""
+    return [t for t in sb.account.object_types() if sb.is_activated(t.type_id)]

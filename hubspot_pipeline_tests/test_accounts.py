@@ -16,6 +16,7 @@ import pytest
 from hubspot_pipeline.definitions import defs as load_defs
 from hubspot_pipeline.defs.accounts_config import AccountsConfigError, configured_accounts
 from hubspot_pipeline.store import LocalDestination, read_table
+from hubspot_pipeline_tests.sandbox_session import served_types
 from hubspot_sandbox import Sandbox, SandboxConfig
 
 START = date(2026, 3, 1)
@@ -96,7 +97,7 @@ def test_two_accounts_export_side_by_side(two: dict) -> None:
         }
         expected = {
             (t.type_id, str(r.id))
-            for t in sandbox.account.object_types()
+            for t in served_types(sandbox)
             for r in sandbox.account.all_records(t.type_id, properties=[])
             if not r.archived
         }

@@ -27,7 +27,12 @@ import pytest
 from hubspot_pipeline.hubspot import HubSpotClient, HubSpotTransientError
 from hubspot_pipeline.store import LocalDestination
 from hubspot_pipeline.sync import full_sync
-from hubspot_pipeline.sync.definitions import fetch_association_labels, fetch_properties, fetch_schemas
+from hubspot_pipeline.sync.definitions import (
+    fetch_association_labels,
+    fetch_properties,
+    fetch_schemas,
+    fetch_type_access,
+)
 from hubspot_pipeline.sync.full_sync import (
     ASSOCIATION_PAGE,
     SyncOutcome,
@@ -78,7 +83,8 @@ class RecordingClient(HubSpotClient):
 
 def plan_of(client: HubSpotClient) -> SyncPlan:
     schemas = fetch_schemas(client, {})
-    properties = fetch_properties(client, {"schemas": schemas})
+    access = fetch_type_access(client, {"schemas": schemas})
+    properties = fetch_properties(client, {"schemas": schemas, "type_access": access})
     labels = fetch_association_labels(client, {"schemas": schemas, "properties": properties})
     return sync_plan(schemas, properties, labels)
 

@@ -43,6 +43,7 @@ from hubspot_pipeline.tables.crm_tables import (
 from hubspot_pipeline.tables.export import ExportOutcome, export_spec
 from hubspot_pipeline.tables.registry import SPECS
 from hubspot_pipeline_tests.fixtures_s3 import FAKE_ACCESS_KEY_ID, REGION
+from hubspot_pipeline_tests.sandbox_session import served_types
 from hubspot_sandbox import Sandbox, SandboxConfig
 from hubspot_sandbox.model import RecordView
 
@@ -169,7 +170,7 @@ def text(value: object) -> str | None:
 
 
 def type_ids(sb: Sandbox) -> list[str]:
-    return [t.type_id for t in sb.account.object_types()]
+    return [t.type_id for t in served_types(sb)]
 
 
 # -- the tables against the sandbox -------------------------------------------------------------------
@@ -207,7 +208,7 @@ def test_objects_and_per_type_tables_match_the_sandbox(
     as_of = to_ms("2026-03-01T00:00:00Z")
     objects = account.table(DAY0, "OBJECTS")
     expected_objects = set()
-    for type_info in sb.account.object_types():
+    for type_info in served_types(sb):
         type_id, names = type_info.type_id, live_names(sb, type_info.type_id)
         live = [r for r in records(sb, type_id) if not r.archived]
         expected_objects |= {(type_id, str(r.id), iso(r.created_ms), updated_as_of(r, as_of)) for r in live}
@@ -294,7 +295,7 @@ def test_properties_json_long_and_history_match_the_sandbox(
 def test_associations_match_the_sandbox(tiny: tuple[Account, dg.ExecuteInProcessResult]) -> None:
     account, _ = tiny
     sb = account.sb
-    types = {t.type_id: t for t in sb.account.object_types()}
+    types = {t.type_id: t for t in served_types(sb)}
     live = {
         t: {r.id for r in sb.account.all_records(t, include_archived=False, properties=())} for t in types
     }
@@ -372,7 +373,7 @@ def test_a_past_day_rerun_equals_its_first_export_without_a_call(tmp_path: Path)
             sb.advance()
             account.export(day)
             if k == 0:
-                tables = [*CRM_TABLES, *(f"OBJECTS_{t.name.upper()}" for t in sb.account.object_types())]
+                tables = [*CRM_TABLES, *(f"OBJECTS_{t.name.upper()}" for t in served_types(sb))]
                 first = {t: account.table(day, t).to_pylist() for t in tables}
                 # the day as the sandbox stands at its end
                 expected = {

@@ -20,6 +20,7 @@ import pyarrow as pa
 import pytest
 
 from hubspot_pipeline.store import open_destination, read_manifest, read_table
+from hubspot_pipeline_tests.sandbox_session import served_types
 from hubspot_sandbox import Sandbox, SandboxConfig
 
 pytestmark = pytest.mark.slow
@@ -141,7 +142,7 @@ def test_owners_teams_memberships_match_the_sandbox(dest, sandbox: Sandbox) -> N
 
 def test_pipelines_and_stages_match_the_sandbox(dest, sandbox: Sandbox) -> None:
     expected_p, expected_s = set(), set()
-    for t in sandbox.account.object_types():
+    for t in served_types(sandbox):
         for p in sandbox.account.pipelines(t.type_id):
             expected_p.add((t.type_id, p["id"], p["label"]))
             for s in p["stages"]:
@@ -159,7 +160,7 @@ def test_pipelines_and_stages_match_the_sandbox(dest, sandbox: Sandbox) -> None:
 
 
 def test_type_and_property_definitions_match_the_sandbox(dest, sandbox: Sandbox) -> None:
-    types = sandbox.account.object_types()
+    types = served_types(sandbox)
     got_types = rows(read_table(dest, DAY, "OBJECT_AND_EVENT_TYPE_DEFINITIONS"), "TYPEID", "KIND", "ISCUSTOM")
     assert {(t, k, c) for t, k, c in got_types if k == "OBJECT"} == {
         (t.type_id, "OBJECT", text(t.custom)) for t in types

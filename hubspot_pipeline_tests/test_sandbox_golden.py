@@ -239,19 +239,30 @@ def digests(
     return out
 
 
-@pytest.fixture(scope="module")
-def recorded() -> dict[str, dict[str, str]]:
-    return json.loads(FIXTURE.read_text())
+def assert_unchanged(fixture: Path, name: str, got: dict[str, str]) -> None:
+    """The digests of config `name` equal those recorded in `fixture` (this module's and the families')."""
+    want = json.loads(fixture.read_text())[name]
+    assert set(got) == set(want), "the golden request list changed: re-record it"
+    changed = sorted(key for key in want if got[key] != want[key])
+    assert not changed, f"answers changed at {name}: {changed}"
+
+
+def record(
+    fixture: Path,
+    configs: dict[str, SandboxConfig],
+    requests_for: Callable[[Account], list[GoldenRequest]] | None = None,
+) -> None:
+    """Re-record `fixture` after an intended change (each golden module's `--record`)."""
+    fixture.parent.mkdir(exist_ok=True)
+    found = {name: digests(cfg, requests_for) for name, cfg in configs.items()}
+    fixture.write_text(json.dumps(found, indent=1) + "\n")
+    print(f"recorded {sum(len(d) for d in found.values())} digests in {fixture.name}")
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(CONFIGS))
-def test_golden_responses_are_byte_identical(name: str, recorded: dict[str, dict[str, str]]) -> None:
-    got = digests(CONFIGS[name])
-    want = recorded[name]
-    assert set(got) == set(want), "the golden request list changed: re-record it"
-    changed = sorted(key for key in want if got[key] != want[key])
-    assert not changed, f"answers changed at {name}: {changed}"
+def test_golden_responses_are_byte_identical(name: str) -> None:
+    assert_unchanged(FIXTURE, name, digests(CONFIGS[name]))
 
 
 def routes_reached(requests_for: Callable[[Account], list[GoldenRequest]]) -> set[Route]:
@@ -274,6 +285,4 @@ def test_golden_list_covers_every_endpoint() -> None:
 
 
 if __name__ == "__main__" and "--record" in sys.argv:
-    FIXTURE.parent.mkdir(exist_ok=True)
-    FIXTURE.write_text(json.dumps({name: digests(cfg) for name, cfg in CONFIGS.items()}, indent=1) + "\n")
-    print(f"recorded {sum(len(digests_) for digests_ in json.loads(FIXTURE.read_text()).values())} digests")
+    record(FIXTURE, CONFIGS)

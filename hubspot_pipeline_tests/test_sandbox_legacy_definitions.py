@@ -1,5 +1,5 @@
 """Legacy definition endpoints of the sandbox: properties v1/v2, crm-pipelines v1 and deals v1, the v3
-association batch read, definitions of unmodelled standard types and the `p_{name}` short names.
+association batch read, definitions of unmodelled standard types (deal splits) and the `p_{name}` short names.
 
 Each answer is checked for its shape and against its v3/v4 sibling on the same account and day; the
 routes are checked for scopes, counting, rate limits and faults; and a golden of our own keeps their
@@ -10,7 +10,6 @@ bytes (re-record after an intended change with
 from __future__ import annotations
 
 import datetime as dt
-import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,7 +24,7 @@ from hubspot_pipeline_tests.test_sandbox_golden import CONFIGS, GoldenRequest
 from hubspot_sandbox import Sandbox, SandboxConfig
 from hubspot_sandbox.endpoints import legacy_definitions
 from hubspot_sandbox.model import Account
-from hubspot_sandbox.model.types import UNMODELLED_TYPES
+from hubspot_sandbox.model.types import LIBRARY_TYPES, UNMODELLED_TYPES
 from hubspot_sandbox.routes import ROUTES, Route, Router, split_path
 
 FIXTURE = Path(__file__).parent / "data" / "sandbox_golden_legacy_definitions.json"
@@ -438,15 +437,14 @@ def golden_requests(account: Account) -> list[GoldenRequest]:
         GoldenRequest("objects-p-short", "GET", f"/crm/v3/objects/p_{custom.name}", {"limit": "100"}),
         GoldenRequest("lists-search-501", "POST", "/crm/v3/lists/search", body={"count": 501}),
     ]  # fmt: skip
-    for known in UNMODELLED_TYPES:
-        out.append(GoldenRequest(f"unmodelled-{known.name}", "GET", f"/crm/v3/properties/{known.name}"))
-        if known.type_id:
-            out.append(
-                GoldenRequest(f"unmodelled-{known.type_id}", "GET", f"/crm/v3/properties/{known.type_id}")
-            )
-        out.append(
-            GoldenRequest(f"unmodelled-{known.singular}", "GET", f"/crm/v3/properties/{known.singular}")
-        )
+    # The object library's types were unmodelled when this list was made (projects, added with the
+    # library, excepted): their requests keep their names and now answer the modelled definitions.
+    formerly = [(t.type_id, t.name, t.singular) for t in LIBRARY_TYPES if t.type_id != "0-970"]
+    for type_id, name, singular in [*formerly, *((k.type_id, k.name, k.singular) for k in UNMODELLED_TYPES)]:
+        out.append(GoldenRequest(f"unmodelled-{name}", "GET", f"/crm/v3/properties/{name}"))
+        if type_id:
+            out.append(GoldenRequest(f"unmodelled-{type_id}", "GET", f"/crm/v3/properties/{type_id}"))
+        out.append(GoldenRequest(f"unmodelled-{singular}", "GET", f"/crm/v3/properties/{singular}"))
     return out
 
 
@@ -462,14 +460,8 @@ def test_golden_list_covers_every_legacy_definition_route() -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(CONFIGS))
 def test_legacy_golden_responses_are_byte_identical(name: str) -> None:
-    want = json.loads(FIXTURE.read_text())[name]
-    got = digests(CONFIGS[name])
-    assert set(got) == set(want), "the golden request list changed: re-record it"
-    changed = sorted(key for key in want if got[key] != want[key])
-    assert not changed, f"answers changed at {name}: {changed}"
+    golden.assert_unchanged(FIXTURE, name, digests(CONFIGS[name]))
 
 
 if __name__ == "__main__" and "--record" in sys.argv:
-    FIXTURE.parent.mkdir(exist_ok=True)
-    FIXTURE.write_text(json.dumps({name: digests(cfg) for name, cfg in CONFIGS.items()}, indent=1) + "\n")
-    print(f"recorded {sum(len(d) for d in json.loads(FIXTURE.read_text()).values())} digests")
+    golden.record(FIXTURE, CONFIGS, golden_requests)

@@ -10,7 +10,6 @@ sha256 of each answer, masked as in `test_sandbox_golden.py`; re-record after an
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -549,17 +548,8 @@ def digests(config: SandboxConfig) -> dict[str, str]:
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(GOLDEN_CONFIGS))
 def test_legacy_golden_responses_are_byte_identical(name: str) -> None:
-    recorded = json.loads(FIXTURE.read_text())
-    got = digests(GOLDEN_CONFIGS[name])
-    want = recorded[name]
-    assert set(got) == set(want), "the golden request list changed: re-record it"
-    changed = sorted(key for key in want if got[key] != want[key])
-    assert not changed, f"answers changed at {name}: {changed}"
+    golden.assert_unchanged(FIXTURE, name, digests(GOLDEN_CONFIGS[name]))
 
 
 if __name__ == "__main__" and "--record" in sys.argv:
-    FIXTURE.parent.mkdir(exist_ok=True)
-    FIXTURE.write_text(
-        json.dumps({name: digests(cfg) for name, cfg in GOLDEN_CONFIGS.items()}, indent=1) + "\n"
-    )
-    print(f"recorded {sum(len(d) for d in json.loads(FIXTURE.read_text()).values())} digests")
+    golden.record(FIXTURE, GOLDEN_CONFIGS, golden_requests)

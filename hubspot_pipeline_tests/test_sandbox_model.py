@@ -10,6 +10,7 @@ import pytest
 
 from hubspot_sandbox.model import Account, SearchError
 from hubspot_sandbox.model.timefmt import DAY_MS, iso_ms, parse_time_ms
+from hubspot_sandbox.model.types import LIBRARY_TYPE_IDS
 
 START = dt.date(2026, 11, 1)
 STANDARD = ("0-1", "0-2", "0-3", "0-5", "0-7", "0-8", "0-27", "0-46", "0-47", "0-48", "0-49")
@@ -81,7 +82,8 @@ def test_values_do_not_depend_on_what_else_is_requested(small: Account) -> None:
 
 def test_object_types_and_resolution(small: Account) -> None:
     types = small.object_types()
-    assert [t.type_id for t in types][: len(STANDARD)] == list(STANDARD)
+    assert [t.type_id for t in types if t.type_id in STANDARD] == list(STANDARD)
+    assert {t.type_id for t in types if not t.custom} == {*STANDARD, *LIBRARY_TYPE_IDS}
     customs = [t for t in types if t.custom]
     assert len(customs) == 2 and all(t.type_id.startswith("2-") for t in customs)
     vehicles = customs[0]

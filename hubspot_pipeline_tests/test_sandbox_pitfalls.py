@@ -302,7 +302,7 @@ def test_9_history_is_capped_and_pages_with_history_stop_at_50(small: Sandbox, a
 
 
 def _property_names(session: requests.Session, sb: Sandbox) -> set[tuple[str, str]]:
-    types = [t.type_id for t in sb.account.object_types()]
+    types = [t.type_id for t in sb.account.object_types() if sb.is_activated(t.type_id)]
     return {
         (t, p["name"])
         for t in types

@@ -6,12 +6,10 @@ records the sync settings leave out), and re-read on demand by a resync of `fail
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
 import dagster as dg
-import pyarrow as pa
 import pytest
 from dagster_aws.s3 import S3Resource
 
@@ -20,91 +18,23 @@ from hubspot_pipeline.defs.account_defs import account_resources
 from hubspot_pipeline.defs.resources import ExportStoreResource, HubSpotResource
 from hubspot_pipeline.defs.resync_job import build_resync_job
 from hubspot_pipeline.defs.sync_asset import CRM_INDEX_KEY
-from hubspot_pipeline.hubspot import HubSpotClient
 from hubspot_pipeline.store import LocalDestination, read_table
-from hubspot_pipeline.sync import failed_records
 from hubspot_pipeline.sync.compaction import compact_index
-from hubspot_pipeline.sync.full_sync import SyncPlan, sync_plan
-from hubspot_pipeline.sync.incremental import EXACT, IncrementalSettings
+from hubspot_pipeline.sync.incremental import IncrementalSettings
 from hubspot_pipeline.sync.index import load_manifest
-from hubspot_pipeline.sync.index_sync import sync_index
-from hubspot_pipeline.sync.resync import ResyncError, ResyncRequest, resync
-from hubspot_pipeline.sync.selection import parse_selection
-from hubspot_pipeline.tables.context import ExportContext
+from hubspot_pipeline.sync.resync import ResyncError, ResyncRequest
 from hubspot_pipeline.tables.export import export_spec
 from hubspot_pipeline.tables.health_tables import produce_sync_health
-from hubspot_pipeline.tables.registry import CRM_TABLES, SPECS, SYNC_DEFINITION_TABLES
-from hubspot_pipeline_tests.sandbox_session import Killed, killed_after
+from hubspot_pipeline.tables.registry import CRM_TABLES, SPECS
+from hubspot_pipeline_tests.daily_runs import HEALTH, TOKEN, Account
+from hubspot_pipeline_tests.sandbox_session import Killed
 from hubspot_sandbox import Sandbox, SandboxConfig
 
 pytestmark = pytest.mark.slow
 
-TOKEN = "pat-issues"
 START = date(2026, 3, 6)
 DAY0 = START - timedelta(days=1)
-HEALTH = ("OBJECTS", "SYNC_HEALTH", "SYNC_ISSUES")
 BATCH_READ = "POST /crm/v3/objects/{objectType}/batch/read"
-
-
-@dataclass
-class Account:
-    sb: Sandbox
-    dest: LocalDestination
-    settings: IncrementalSettings = field(default_factory=lambda: EXACT)
-    selection_json: str = ""
-
-    def client(self, fail_after: int | None = None) -> HubSpotClient:
-        client = HubSpotClient(self.sb.base_url, TOKEN, rate_limit_per_10s=100_000, sleep=lambda _: None)
-        return killed_after(client, fail_after)
-
-    def context(self, day: date, client: HubSpotClient) -> ExportContext:
-        selection = parse_selection(self.selection_json) if self.selection_json else None
-        ctx = ExportContext(day, self.dest, f"run{day:%m%d}", lambda: client, definitions_refresh_days=1)
-        if selection is not None:
-            ctx.selection = selection
-        return ctx
-
-    def plan(self, ctx: ExportContext) -> SyncPlan:
-        for name in SYNC_DEFINITION_TABLES:
-            export_spec(ctx, SPECS[name])
-        return sync_plan(
-            *(ctx.snapshot(s).data for s in ("schemas", "properties", "association_labels")),
-            selection=ctx.selection,
-        )
-
-    def run(self, day: date, tables: tuple[str, ...] = HEALTH) -> None:
-        client = self.client()
-        ctx = self.context(day, client)
-        plan = self.plan(ctx)
-        sync_index(self.dest, ctx.as_of, ctx.run_id, lambda: client, lambda: plan, settings=self.settings)
-        for name in tables:
-            outcome = export_spec(ctx, SPECS[name])
-            blocking = [c for c in outcome.checks if c.name != "no_failed_records"]
-            assert all(c.passed for c in blocking), (name, outcome.checks)
-
-    def resync(self, request: ResyncRequest, day: date, fail_after: int | None = None) -> int:
-        client = self.client(fail_after)
-        plan = self.plan(self.context(day, client))
-        before = self.sb.total_calls()
-        resync(client, self.dest, plan, request, f"resync{day:%m%d}")
-        return self.sb.total_calls() - before
-
-    def failed(self) -> pa.Table:
-        return failed_records.of_generation(self.dest, load_manifest(self.dest).generations[-1])
-
-    def issues(self, day: date) -> list[dict]:
-        return read_table(self.dest, day.isoformat(), "SYNC_ISSUES").to_pylist()
-
-    def health(self, day: date) -> dict[tuple[str, str], int]:
-        counts: dict[tuple[str, str], int] = {}
-        for row in read_table(self.dest, day.isoformat(), "SYNC_HEALTH").to_pylist():
-            key = (row["OBJECTTYPEID"], row["STATE"])
-            counts[key] = counts.get(key, 0) + int(row["RECORDS"])
-        return counts
-
-    def object_ids(self, day: date, type_id: str) -> set[int]:
-        rows = read_table(self.dest, day.isoformat(), "OBJECTS").to_pylist()
-        return {int(r["OBJECTID"]) for r in rows if r["OBJECTTYPEID"] == type_id}
 
 
 def _live_ids(sb: Sandbox, type_id: str) -> list[int]:

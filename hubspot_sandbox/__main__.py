@@ -13,6 +13,7 @@ import sys
 import threading
 
 from hubspot_sandbox.config import BURST_TIERS, SCALES, SandboxConfig
+from hubspot_sandbox.model.types import DEFAULT_DEACTIVATED
 from hubspot_sandbox.record_failures import RecordFailureRule
 from hubspot_sandbox.service import Sandbox
 
@@ -55,6 +56,13 @@ def _parser() -> argparse.ArgumentParser:
         metavar="TYPE:SHARE[:CATEGORY[:TIMES]]",
         help="batch reads fail a share of TYPE's records (207 errors); repeatable",
     )
+    serve.add_argument(
+        "--deactivated-types",
+        type=lambda text: tuple(ref for ref in text.split(",") if ref),
+        default=DEFAULT_DEACTIVATED,
+        metavar="TYPE[,TYPE...]",
+        help=f"activatable object types left deactivated ('' for none; default {','.join(DEFAULT_DEACTIVATED)})",
+    )
     return parser
 
 
@@ -88,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         failure_rate=args.failure_rate,
         slow_seconds=args.slow_seconds,
         record_failures=tuple(args.record_failures),
+        deactivated_types=args.deactivated_types,
         **({"start_date": args.start_date} if args.start_date else {}),
     )
     sandbox = Sandbox(config, host=args.host, port=args.port)

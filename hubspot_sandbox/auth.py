@@ -26,7 +26,8 @@ _MISSING_SCOPES_MESSAGE = (
 )
 _SCOPES_LINK = "https://developers.hubspot.com/scopes"
 
-# Read scopes of §10.1 per standard object type. Engagements are readable with the contacts scope.
+# Read scopes of §10.1 per standard object type (the object library's from HubSpot's pages, README
+# "Object library"). Engagements, communications and postal mail are readable with the contacts scope.
 _OBJECT_SCOPES: dict[str, str] = {
     "0-1": "crm.objects.contacts.read",
     "0-2": "crm.objects.companies.read",
@@ -35,19 +36,41 @@ _OBJECT_SCOPES: dict[str, str] = {
     "0-7": "e-commerce",
     "0-8": "e-commerce",
     "0-14": "crm.objects.quotes.read",
+    "0-18": "crm.objects.contacts.read",
+    "0-19": "crm.objects.feedback_submissions.read",
     "0-27": "crm.objects.contacts.read",
     "0-46": "crm.objects.contacts.read",
     "0-47": "crm.objects.contacts.read",
     "0-48": "crm.objects.contacts.read",
     "0-49": "crm.objects.contacts.read",
+    "0-53": "crm.objects.invoices.read",
+    "0-54": "crm.objects.marketing_events.read",
+    "0-69": "crm.objects.subscriptions.read",
+    "0-74": "crm.objects.goals.read",
+    "0-84": "e-commerce",
+    "0-85": "e-commerce",
+    "0-86": "e-commerce",
+    "0-101": "crm.objects.commercepayments.read",
     "0-115": "crm.objects.users.read",
+    "0-116": "crm.objects.contacts.read",
+    "0-123": "crm.objects.orders.read",
+    "0-136": "crm.objects.leads.read",
+    "0-142": "crm.objects.carts.read",
+    "0-162": "crm.objects.services.read",
+    "0-410": "crm.objects.courses.read",
+    "0-420": "crm.objects.listings.read",
+    "0-421": "crm.objects.appointments.read",
+    "0-970": "crm.objects.projects.read",
 }
 _SCHEMA_SCOPES: dict[str, str] = {
     "0-1": "crm.schemas.contacts.read",
     "0-2": "crm.schemas.companies.read",
     "0-3": "crm.schemas.deals.read",
     "0-5": "tickets",
+    "0-970": "crm.schemas.projects.read",
 }
+# Any one object read scope opens the object library's enablement endpoints.
+ANY_OBJECT_READ_SCOPE: frozenset[str] = frozenset({*_OBJECT_SCOPES.values(), "crm.objects.custom.read"})
 
 ScopeRule = Callable[["RequestContext"], frozenset[str]]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from hubspot_sandbox.model.types import DEFAULT_DEACTIVATED
 from hubspot_sandbox.record_failures import RecordFailureRule
 
 SCALES: tuple[str, ...] = ("tiny", "small", "medium", "large")
@@ -39,6 +40,9 @@ class SandboxConfig:
     slow_seconds: float = 2.0
     # Per-record failures of object batch reads (207 errors); none by default.
     record_failures: tuple[RecordFailureRule, ...] = ()
+    # Activatable object-library types the account has not activated (ids or names): their endpoints
+    # answer an error. HubSpot's own example account: courses and listings off, appointments and services on.
+    deactivated_types: tuple[str, ...] = DEFAULT_DEACTIVATED
 
     def __post_init__(self) -> None:
         if self.scale not in SCALES:

@@ -86,3 +86,13 @@ def limit_exceeded(name: str, value: int, maximum: int) -> ApiError:
         f"{name} must be less than or equal to {maximum}, but was {value}",
         **{name: [str(value)]},
     )
+
+
+def not_activated(type_id: str, plural: str) -> ApiError:
+    """A request naming an object-library type the account has deactivated. HubSpot documents no body
+    for it: the status and shape are inferred (README "Object library")."""
+    message = (
+        f"The {plural} object ({type_id}) is not activated in this account. Activate it in the account's "
+        "data model settings before using its records, properties or associations."
+    )
+    return ApiError(400, error_body(message, "VALIDATION_ERROR", context={"objectTypeId": [type_id]}))

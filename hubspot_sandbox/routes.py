@@ -79,6 +79,7 @@ def _routes() -> list[Route]:
         legacy_definitions,
         legacy_records,
         lists,
+        object_library,
         objects,
         owners,
         pipelines,
@@ -137,6 +138,7 @@ def _routes() -> list[Route]:
         Route("GET", "/account-info/v3/api-usage/daily/private-apps", account_info.daily_usage, scopes("oauth")),
         *legacy_definitions.routes(Route),
         *legacy_records.routes(Route),
+        *object_library.routes(Route),
         Route("POST", "/_sandbox/advance", control.advance, scopes(), control=True),
         Route("GET", "/_sandbox/calls", control.calls, scopes(), control=True),
     ]  # fmt: skip
@@ -161,10 +163,12 @@ ROUTES: list[Route] = _routes()
 
 
 def _legacy_keys() -> frozenset[str]:
-    from hubspot_sandbox.endpoints import legacy_definitions, legacy_records
+    from hubspot_sandbox.endpoints import legacy_definitions, legacy_records, object_library
 
-    return frozenset(r.key for family in (legacy_definitions, legacy_records) for r in family.routes(Route))
+    families = (legacy_definitions, legacy_records, object_library)
+    return frozenset(r.key for family in families for r in family.routes(Route))
 
 
-# The older endpoints other clients call (not the pipeline), each family with a golden list of its own.
+# The endpoint families other than the core ones the pipeline reads from the start (the older endpoints
+# other clients call, and the object library's enablement), each with a golden list of its own.
 LEGACY_ROUTE_KEYS: frozenset[str] = _legacy_keys()

@@ -13,11 +13,12 @@ import requests
 from hubspot_sandbox.auth import TokenRegistry
 from hubspot_sandbox.config import SandboxConfig
 from hubspot_sandbox.dispatch import Dispatcher
-from hubspot_sandbox.errors import ApiError, error_body
+from hubspot_sandbox.errors import ApiError, error_body, not_activated
 from hubspot_sandbox.faults import FaultInjector
 from hubspot_sandbox.limits import RateLimiter, RateLimitSettings
 from hubspot_sandbox.locking import RWLock
 from hubspot_sandbox.model import Account, ObjectType
+from hubspot_sandbox.model.types import ACTIVATABLE_TYPES
 from hubspot_sandbox.record_failures import RecordFailureRule, RecordFailures
 from hubspot_sandbox.routes import ROUTES, Router
 from hubspot_sandbox.server import SandboxHTTPServer
@@ -50,6 +51,7 @@ class Sandbox:
         for rule in cfg.record_failures:
             self._add_record_failure(rule)
         self.search_lag_seconds = float(cfg.search_lag_seconds)
+        self._deactivated: set[str] = {self._activatable(ref) for ref in cfg.deactivated_types}
         self._calls: Counter[str] = Counter()
         self._rejected: Counter[str] = Counter()
         self._counter_lock = threading.Lock()
@@ -185,6 +187,35 @@ class Sandbox:
             raise KeyError(f"unknown object type {rule.type_ref!r}")
         self.record_failures.add(rule, object_type.type_id)
 
+    # -- the object library's activation ---------------------------------------------------------
+
+    def _activatable(self, type_ref: str) -> str:
+        object_type = self.account.resolve_type(type_ref)
+        if object_type is None or object_type.type_id not in ACTIVATABLE_TYPES:
+            raise ValueError(f"{type_ref!r} is not an activatable object type; those are {ACTIVATABLE_TYPES}")
+        return object_type.type_id
+
+    def activate_type(self, type_ref: str) -> None:
+        """Activate an object-library type (appointments, courses, listings, services) at run time."""
+        type_id = self._activatable(type_ref)
+        with self.lock.write():
+            self._deactivated.discard(type_id)
+
+    def deactivate_type(self, type_ref: str) -> None:
+        """Deactivate an activatable type: its objects, search, associations, properties and pipelines
+        endpoints answer the not-activated error until it is activated again. Its records are kept."""
+        type_id = self._activatable(type_ref)
+        with self.lock.write():
+            self._deactivated.add(type_id)
+
+    def is_activated(self, type_id: str) -> bool:
+        """False only for an activatable type the account has deactivated."""
+        return type_id not in self._deactivated
+
+    def enablement(self) -> dict[str, bool]:
+        """Activatable type id -> whether the account has it activated (the enablement endpoint's body)."""
+        return {type_id: self.is_activated(type_id) for type_id in ACTIVATABLE_TYPES}
+
     def set_search_lag(self, seconds: float) -> None:
         self.search_lag_seconds = float(seconds)
 
@@ -220,8 +251,11 @@ class Sandbox:
     # -- shared by the endpoints --------------------------------------------------------------------
 
     def resolve_type(self, ref: str) -> ObjectType:
-        """The object type a path names, or HubSpot's 400 for a name it cannot infer."""
+        """The object type a path names, or HubSpot's 400 for a name it cannot infer (or, for a
+        deactivated object-library type, the not-activated error)."""
         object_type = self.account.resolve_type(ref)
         if object_type is None:
             raise ApiError(400, error_body(f"Unable to infer object type from: {ref}", "VALIDATION_ERROR"))
+        if object_type.type_id in self._deactivated:
+            raise not_activated(object_type.type_id, object_type.name)
         return object_type

@@ -28,7 +28,8 @@ def _field(body: Any, key: str) -> str | None:
 
 
 def missing_scopes(body: Any) -> list[str]:
-    """Scopes named in a 403 MISSING_SCOPES body (`errors[].context.requiredScopes`, api §10.3)."""
+    """Scopes named in a 403 MISSING_SCOPES body (`errors[].context.requiredScopes`, api §10.3; newer
+    answers name `requiredGranularScopes`, as seen in PostHog/posthog#53339)."""
     scopes: list[str] = []
     if not isinstance(body, Mapping):
         return scopes
@@ -37,7 +38,7 @@ def missing_scopes(body: Any) -> list[str]:
     ]
     for context in contexts:
         if isinstance(context, Mapping):
-            for key in ("requiredScopes", "missingScopes"):
+            for key in ("requiredScopes", "requiredGranularScopes", "missingScopes"):
                 scopes += [str(s) for s in context.get(key) or [] if str(s) not in scopes]
     return scopes
 

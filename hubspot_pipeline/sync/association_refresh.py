@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from hubspot_pipeline.hubspot import HubSpotClient
 from hubspot_pipeline.store import Destination
@@ -137,11 +138,33 @@ class AssociationRefresh:
                     continue
                 indexed = self.reader.association_keys(*lead, None if whole else ids)
                 ends = far_ends_changed(keep.keys, indexed)
+                ends = np.union1d(ends, self._held_from_the_other_side(lead, other, keep.keys))
                 ends = np.intersect1d(ends, self.live[other[0]])
                 read(other, np.union1d(self.new.get(other[0], ends[:0]), ends).astype(np.int64), False)
             out.upload(destination, key)
             refreshed.upload(destination, ids_key)
         return segments
+
+    def _held_from_the_other_side(
+        self, lead: tuple[str, str], other: tuple[str, str], read: list[pa.Table]
+    ) -> np.ndarray:
+        """Far ends of edges the index holds towards today's new lead records from the other side only.
+
+        A record can enter the index after it was met as a far end (search showed it late, or it was
+        restored): the other direction's rows then hold its edges while the lead direction has none to
+        compare with. Those the lead read does not show are gone; their far ends are re-read."""
+        new = self.new.get(lead[0])
+        if new is None or not len(new):
+            return np.array([], dtype=np.int64)
+        towards = self.reader.association_keys(*other, None)
+        towards = towards.filter(pc.is_in(towards.column("to_id"), pa.array(new, pa.int64())))
+        if not towards.num_rows:
+            return np.array([], dtype=np.int64)
+        shown = pa.concat_tables(read).select(["from_id", "to_id"]) if read else None
+        held = pa.table({"from_id": towards.column("to_id"), "to_id": towards.column("from_id")})
+        if shown is not None and shown.num_rows:
+            held = held.join(shown, ["from_id", "to_id"], join_type="left anti")
+        return np.unique(held.column("to_id").to_numpy())
 
     def _due(self, type_id: str) -> tuple[np.ndarray, bool]:
         """The lead ids to read today, and whether they are all of them: the new ones plus today's

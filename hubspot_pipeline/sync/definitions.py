@@ -6,10 +6,12 @@ only code that reads these endpoints; tables are projections of the snapshots th
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
 from hubspot_pipeline.hubspot import HubSpotClient, HubSpotRequestError
+from hubspot_pipeline.sync import type_access
 from hubspot_pipeline.sync.object_types import STANDARD_OBJECT_TYPES, ObjectTypeInfo, custom_object_type
 
 
@@ -28,13 +30,18 @@ def fetch_schemas(client: HubSpotClient, deps: Mapping[str, Any]) -> list[dict]:
     return list(body.get("results", []))
 
 
+def fetch_type_access(client: HubSpotClient, deps: Mapping[str, Any]) -> dict[str, dict[str, object]]:
+    """Which candidate types the token can read, and why not the others (`sync.type_access`)."""
+    return type_access.fetch_type_access(client, candidate_types(deps["schemas"]))
+
+
 def fetch_properties(client: HubSpotClient, deps: Mapping[str, Any]) -> dict[str, list[dict]]:
     """Property definitions per present type id, archived ones included (flagged by `archived`).
 
-    A standard type the account does not have answers 4xx and is left out; that is how presence is known.
+    Only the types `type_access` found readable are asked; one that still answers 4xx is left out.
     """
     out: dict[str, list[dict]] = {}
-    for info in candidate_types(deps["schemas"]):
+    for info in available_types(deps["schemas"], deps["type_access"]):
         live = _get_if_supported(client, f"/crm/v3/properties/{info.type_id}", {"archived": "false"})
         if live is None:
             continue
@@ -47,15 +54,31 @@ def fetch_properties(client: HubSpotClient, deps: Mapping[str, Any]) -> dict[str
 
 
 def fetch_association_labels(client: HubSpotClient, deps: Mapping[str, Any]) -> list[dict]:
-    """Every directed association type between present object types: one labels call per ordered pair."""
+    """Every directed association type between present object types, in (from, to) type order.
+
+    HubSpot defines association types in inverse pairs: each default type has its inverse (contact to
+    company 279, company to contact 280; hubspot-api.md §6.4) and a label is created with both
+    directions. So a pair whose one direction has no types has none the other way: the reverse is asked
+    only when the forward answered some, about N(N+1)/2 calls for N types instead of N².
+    """
     types = present_types(deps["schemas"], deps["properties"])
-    out: list[dict] = []
-    for src in types:
-        for dst in types:
-            body = _get_if_supported(client, f"/crm/v4/associations/{src.type_id}/{dst.type_id}/labels")
-            for item in (body or {}).get("results", []):
-                out.append({"fromObjectTypeId": src.type_id, "toObjectTypeId": dst.type_id, **item})
-    return out
+    found: dict[tuple[str, str], list[dict]] = {}
+    for i, src in enumerate(types):
+        for dst in types[i:]:
+            found[(src.type_id, dst.type_id)] = _labels(client, src.type_id, dst.type_id)
+            if src is not dst and found[(src.type_id, dst.type_id)]:
+                found[(dst.type_id, src.type_id)] = _labels(client, dst.type_id, src.type_id)
+    return [
+        {"fromObjectTypeId": src.type_id, "toObjectTypeId": dst.type_id, **item}
+        for src in types
+        for dst in types
+        for item in found.get((src.type_id, dst.type_id), [])
+    ]
+
+
+def _labels(client: HubSpotClient, from_type: str, to_type: str) -> list[dict]:
+    body = _get_if_supported(client, f"/crm/v4/associations/{from_type}/{to_type}/labels")
+    return list((body or {}).get("results", []))
 
 
 def fetch_owners(client: HubSpotClient, deps: Mapping[str, Any]) -> list[dict]:
@@ -88,8 +111,21 @@ def fetch_account(client: HubSpotClient, deps: Mapping[str, Any]) -> dict:
 
 
 def candidate_types(schemas: list[dict]) -> list[ObjectTypeInfo]:
+    """HubSpot's standard types, then the account's live custom objects by id. A custom object whose
+    plural name is a standard type's (a custom "projects" beside HubSpot's 0-970) takes its fully
+    qualified name instead, so every OBJECTS_<PLURAL> table has one type."""
     custom = [custom_object_type(s) for s in schemas if not s.get("archived")]
+    taken = {t.name for t in STANDARD_OBJECT_TYPES}
+    custom = [
+        dataclasses.replace(t, name=t.fully_qualified_name.lower()) if t.name in taken else t for t in custom
+    ]
     return [*STANDARD_OBJECT_TYPES, *sorted(custom, key=lambda t: _numeric_first(t.type_id))]
+
+
+def available_types(schemas: list[dict], access: Mapping[str, Any] | None) -> list[ObjectTypeInfo]:
+    """The candidate types the `type_access` snapshot did not find unavailable."""
+    missing = type_access.unavailable(access)
+    return [t for t in candidate_types(schemas) if t.type_id not in missing]
 
 
 def present_types(schemas: list[dict], properties: Mapping[str, Any]) -> list[ObjectTypeInfo]:

@@ -36,7 +36,7 @@ import pyarrow.compute as pc
 
 from hubspot_pipeline import settings as deployment_settings
 from hubspot_pipeline.sync.index_reader import AsOfBatch
-from hubspot_pipeline.sync.object_types import ObjectTypeInfo
+from hubspot_pipeline.sync.object_types import STANDARD_OBJECT_TYPES, ObjectTypeInfo
 
 ENV_VAR = "HUBSPOT_SYNC_SETTINGS"
 # operator -> which value key it takes (None: no value)
@@ -214,6 +214,10 @@ class Selection:
         (`definitions`: property definitions per type id, archived ones included)."""
         claimed: dict[str, str] = {}
         for settings in self.types:
+            if not any(settings.matches(t) for t in types) and any(
+                settings.matches(t) for t in STANDARD_OBJECT_TYPES
+            ):
+                continue  # a HubSpot type this account or token does not serve (SYNC_HEALTH says why)
             info = _resolve_type(settings, types, self.origin)
             if info.type_id in claimed:
                 raise SyncSettingsError(

@@ -26,7 +26,8 @@ Fetcher = Callable[[HubSpotClient, Mapping[str, Any]], Any]
 SOURCES: dict[str, tuple[tuple[str, ...], Fetcher]] = {
     "account": ((), d.fetch_account),
     "schemas": ((), d.fetch_schemas),
-    "properties": (("schemas",), d.fetch_properties),
+    "type_access": (("schemas",), d.fetch_type_access),
+    "properties": (("schemas", "type_access"), d.fetch_properties),
     "association_labels": (("schemas", "properties"), d.fetch_association_labels),
     "owners": ((), d.fetch_owners),
     "teams": ((), d.fetch_teams),
@@ -52,9 +53,15 @@ def object_type_basis(schemas: list[dict], properties: Mapping[str, Any]) -> lis
     return standard + [t.type_id for t in d.candidate_types(schemas) if t.custom]
 
 
+def _available_basis(deps: Mapping[str, Any], data: Any) -> list[str]:
+    return [t.type_id for t in d.available_types(deps["schemas"], deps["type_access"])]
+
+
 CADENCE: dict[str, Basis] = {
-    # today's custom schemas; the standard types that answered when the properties were last read
-    "properties": lambda deps, data: object_type_basis(deps["schemas"], data),
+    # every candidate type is probed: a new custom schema refetches at once
+    "type_access": lambda deps, data: [t.type_id for t in d.candidate_types(deps["schemas"])],
+    # the types found readable: a scope added (seen at type_access's refresh) refetches at once
+    "properties": _available_basis,
     "association_labels": lambda deps, data: object_type_basis(deps["schemas"], deps["properties"]),
     "pipelines": lambda deps, data: object_type_basis(deps["schemas"], deps["properties"]),
     "event_types": lambda deps, data: [],

@@ -32,8 +32,9 @@ from hubspot_pipeline.store import Column
 from hubspot_pipeline.sync.definitions import present_types
 from hubspot_pipeline.sync.index import TIMESTAMP
 from hubspot_pipeline.sync.index_reader import AsOfBatch, IndexReader
-from hubspot_pipeline.sync.object_types import ObjectTypeInfo
+from hubspot_pipeline.sync.object_types import NOT_EXPORTED_NOTE, ObjectTypeInfo
 from hubspot_pipeline.sync.timestamps import iso_ms
+from hubspot_pipeline.sync.type_access import Unavailable
 from hubspot_pipeline.tables import definition_tables
 from hubspot_pipeline.tables.context import ExportContext
 from hubspot_pipeline.tables.definition_tables import is_primary, object_type_name
@@ -72,6 +73,11 @@ def object_types(ctx: ExportContext) -> list[ObjectTypeInfo]:
     return [t for t in definition_tables.object_types(ctx) if ctx.selection.syncs(t)]
 
 
+def unavailable_types(ctx: ExportContext) -> list[tuple[ObjectTypeInfo, Unavailable]]:
+    """The types the settings would sync that the token cannot (not activated, a scope missing)."""
+    return [(t, why) for t, why in definition_tables.unavailable_types(ctx) if ctx.selection.syncs(t)]
+
+
 def _definition_names(ctx: ExportContext, info: ObjectTypeInfo) -> list[str]:
     """The type's property definitions as of the day, archived ones excluded, sorted by name."""
     definitions = ctx.snapshot("properties").data.get(info.type_id, [])
@@ -94,6 +100,10 @@ def selection_notes(ctx: ExportContext, types: Sequence[ObjectTypeInfo]) -> list
     if skipped:
         names = ", ".join(f"{t.name} ({t.type_id})" for t in skipped)
         notes.append(f"object types not synced (sync settings): {names}")
+    missing = unavailable_types(ctx)
+    if missing:
+        reasons = "; ".join(f"{t.name} ({t.type_id}) {why.category}: {why.how_to_fix}" for t, why in missing)
+        notes.append(f"object types HubSpot does not serve to this token, not synced: {reasons}")
     return notes
 
 
@@ -289,7 +299,8 @@ def objects_tables(ctx: ExportContext) -> list[str]:
 def produce_objects(ctx: ExportContext, spec: TableSpec) -> Iterator[TableData]:
     reader, types = index_reader(ctx), object_types(ctx)
     batches = _batches(ctx, reader, types, spec.columns, _object_arrays)
-    yield TableData(spec.name, spec.columns, batches, spec.primary_key, selection_notes(ctx, types))
+    notes = [*selection_notes(ctx, types), NOT_EXPORTED_NOTE]
+    yield TableData(spec.name, spec.columns, batches, spec.primary_key, notes)
     for info in types:
         columns = object_columns(spec, property_names(ctx, info))
         yield TableData(

@@ -10,10 +10,11 @@ import itertools
 from collections.abc import Iterator
 from typing import Any
 
-from hubspot_pipeline.sync.definitions import present_types
+from hubspot_pipeline.sync.definitions import candidate_types, present_types
 from hubspot_pipeline.sync.event_types import EventTypeInfo, event_types
 from hubspot_pipeline.sync.object_types import ObjectTypeInfo
 from hubspot_pipeline.sync.timestamps import iso_ms
+from hubspot_pipeline.sync.type_access import Unavailable, unavailable
 from hubspot_pipeline.tables.context import ExportContext
 from hubspot_pipeline.tables.spec import TableData, TableSpec
 
@@ -24,6 +25,14 @@ def object_types(ctx: ExportContext) -> list[ObjectTypeInfo]:
     """The object types present in the account as of the day."""
     types = present_types(ctx.snapshot("schemas").data, ctx.snapshot("properties").data)
     return [t for t in types if ctx.created_by_day_end(t.created_at)]
+
+
+def unavailable_types(ctx: ExportContext) -> list[tuple[ObjectTypeInfo, Unavailable]]:
+    """The candidate object types the token cannot sync (`sync.type_access`), with why, in type order."""
+    missing = unavailable(ctx.snapshot("type_access").data)
+    return [
+        (t, missing[t.type_id]) for t in candidate_types(ctx.snapshot("schemas").data) if t.type_id in missing
+    ]
 
 
 def borrowed_notes(ctx: ExportContext, *sources: str) -> list[str]:

@@ -30,8 +30,15 @@ from hubspot_pipeline.sync import failed_records
 from hubspot_pipeline.sync.index import TIMESTAMP, Generation, to_ms
 from hubspot_pipeline.sync.index_reader import IndexReader
 from hubspot_pipeline.sync.object_types import ObjectTypeInfo
+from hubspot_pipeline.sync.type_access import Unavailable
 from hubspot_pipeline.tables.context import ExportContext
-from hubspot_pipeline.tables.crm_tables import index_reader, kept_ids, object_types, selection_notes
+from hubspot_pipeline.tables.crm_tables import (
+    index_reader,
+    kept_ids,
+    object_types,
+    selection_notes,
+    unavailable_types,
+)
 from hubspot_pipeline.tables.export import CheckOutcome, WrittenTable
 from hubspot_pipeline.tables.spec import Row, TableData, TableSpec
 
@@ -66,22 +73,34 @@ def _failed(reader: IndexReader, ctx: ExportContext) -> dict[str, dict[str, int]
     return {tid: {c: int(n) for c, n in (s.get("failed") or {}).items()} for tid, s in per_type.items()}
 
 
-def health_counts(ctx: ExportContext) -> list[tuple[str, str, str | None, int, int | None]]:
-    """(type id, state, error category, records, ingested at) rows of the day."""
+# (type id, state, error category, records, how to fix, ingested at)
+HealthRow = tuple[str, str, str | None, int | None, str | None, int | None]
+UNAVAILABLE = "UNAVAILABLE"
+
+
+def health_counts(ctx: ExportContext) -> list[HealthRow]:
+    """The day's SYNC_HEALTH rows: per synced type its records by state (FAILED per category), then one
+    UNAVAILABLE row per type the token cannot sync, with the reason as category and no record count."""
     reader = index_reader(ctx)
     at = to_ms(_syncing_generation(reader, ctx).ingested_at)
     failed = _failed(reader, ctx)
-    rows: list[tuple[str, str, str | None, int, int | None]] = []
+    rows: list[HealthRow] = []
     for info in object_types(ctx):
         tid = info.type_id
         synced, excluded = _synced_and_excluded(ctx, reader, info)
-        rows.append((tid, "SYNCED", None, synced, at))
-        rows.append((tid, "DELETED", None, reader.tombstones_before(tid, ctx.as_of), at))
-        rows.append((tid, "EXCLUDED", None, excluded, at))
+        rows.append((tid, "SYNCED", None, synced, None, at))
+        rows.append((tid, "DELETED", None, reader.tombstones_before(tid, ctx.as_of), None, at))
+        rows.append((tid, "EXCLUDED", None, excluded, FILTERED_HOW_TO_FIX if excluded else None, at))
         by_category = failed.get(tid) or {}
-        rows += [(tid, "FAILED", category, n, at) for category, n in sorted(by_category.items())]
+        rows += [
+            (tid, "FAILED", category, n, HOW_TO_FIX.get(category, DEFAULT_HOW_TO_FIX), at)
+            for category, n in sorted(by_category.items())
+        ]
         if not by_category:
-            rows.append((tid, "FAILED", None, 0, at))
+            rows.append((tid, "FAILED", None, 0, None, at))
+    rows += [
+        (t.type_id, UNAVAILABLE, why.category, None, why.how_to_fix, at) for t, why in unavailable_types(ctx)
+    ]
     return rows
 
 
@@ -90,7 +109,9 @@ def produce_sync_health(ctx: ExportContext, spec: TableSpec) -> Iterator[TableDa
     names = {t.type_id: t.name for t in object_types(ctx)}
     # plain numbers per type name and state, so the UI plots each over the partitions
     figures: dict[str, int] = {}
-    for type_id, state, _, records, _ in rows:
+    for type_id, state, _, records, _, _ in rows:
+        if records is None:
+            continue
         key = f"{names.get(type_id, type_id)}/{state.lower()}"
         figures[key] = figures.get(key, 0) + int(records)
     notes = selection_notes(ctx, object_types(ctx))
@@ -205,6 +226,32 @@ def _issue_batches(ctx: ExportContext, reader: IndexReader) -> Iterator[pa.Recor
             yield _failed_batch(mine, ingested, retry_days)
         if ctx.selection.filters(info):
             yield from _excluded_batches(ctx, reader, info, ingested)
+    missing = unavailable_types(ctx)
+    if missing:
+        yield _unavailable_batch(missing, ingested)
+
+
+def _unavailable_batch(
+    missing: list[tuple[ObjectTypeInfo, Unavailable]], ingested: pa.Scalar
+) -> pa.RecordBatch:
+    """One row per type the token cannot sync: no record id, HubSpot's answer and what to change."""
+    n = len(missing)
+    nothing = pa.nulls(n, TIMESTAMP)
+    return pa.RecordBatch.from_arrays(
+        [
+            pa.array([t.type_id for t, _ in missing], pa.string()),
+            pa.nulls(n, pa.int64()),
+            pa.repeat(pa.scalar(UNAVAILABLE), n),
+            pa.array([why.category for _, why in missing], pa.string()),
+            pa.array([why.message for _, why in missing], pa.string()),
+            pa.array([why.how_to_fix for _, why in missing], pa.string()),
+            nothing,
+            nothing,
+            pa.nulls(n, pa.int64()),
+            pa.repeat(ingested, n),
+        ],
+        schema=ISSUE_SCHEMA,
+    )
 
 
 def produce_sync_issues(ctx: ExportContext, spec: TableSpec) -> Iterator[TableData]:
@@ -214,15 +261,18 @@ def produce_sync_issues(ctx: ExportContext, spec: TableSpec) -> Iterator[TableDa
 
 
 def check_issues_match_health(ctx: ExportContext, written: list[WrittenTable]) -> CheckOutcome:
-    """SYNC_ISSUES holds one row per record SYNC_HEALTH counts as FAILED or EXCLUDED, per type and state."""
+    """SYNC_ISSUES holds one row per record SYNC_HEALTH counts as FAILED or EXCLUDED, per type and state,
+    and one per type it reports UNAVAILABLE."""
     issues = read_table(ctx.destination, ctx.day.isoformat(), "SYNC_ISSUES")
     listed = Counter(
         zip(issues.column("OBJECTTYPEID").to_pylist(), issues.column("STATE").to_pylist(), strict=True)
     )
     counted: Counter[tuple[str, str]] = Counter()
-    for type_id, state, _, records, _ in health_counts(ctx):
+    for type_id, state, _, records, _, _ in health_counts(ctx):
         if state in ("FAILED", "EXCLUDED") and records:
             counted[(type_id, state)] += int(records)
+        elif state == UNAVAILABLE:
+            counted[(type_id, state)] += 1  # one row per type
     differ = {
         f"{t}/{s}": {"SYNC_ISSUES": listed[(t, s)], "SYNC_HEALTH": counted[(t, s)]}
         for t, s in sorted(set(listed) | set(counted))

@@ -357,13 +357,16 @@ TABLES: tuple[TableSpec, ...] = (
         group="health",
         description=(
             "One row per (object type, state, error category): records SYNCED, DELETED (archived or "
-            "merged away), EXCLUDED by the sync settings and FAILED, as of the end of the day."
+            "merged away), EXCLUDED by the sync settings and FAILED, as of the end of the day, with a hint "
+            "on what to do; and one UNAVAILABLE row per type the token cannot sync (NOT_ACTIVATED, "
+            "MISSING_SCOPES naming the scope to add, NOT_AVAILABLE)."
         ),
         columns=columns(
             ("OBJECTTYPEID", "string"),
             ("STATE", "string"),
             ("ERRORCATEGORY", "string"),
             ("RECORDS", "integer"),
+            ("HOWTOFIX", "string"),
             INGESTEDAT,
         ),
         primary_key=("OBJECTTYPEID", "STATE", "ERRORCATEGORY"),
@@ -386,7 +389,8 @@ TABLES: tuple[TableSpec, ...] = (
         description=(
             "One row per record FAILED or EXCLUDED at the end of the day: HubSpot's error category and "
             "message with a hint on what to do and the attempts so far, or FILTERED with the condition of "
-            "the sync settings that leaves the record out."
+            "the sync settings that leaves the record out; and one row per UNAVAILABLE type (no OBJECTID) "
+            "with HubSpot's answer and what to change."
         ),
         columns=columns(
             ("OBJECTTYPEID", "string"),

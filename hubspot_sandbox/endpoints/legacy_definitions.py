@@ -1,8 +1,8 @@
 """Legacy definition endpoints and definitions of standard types the account does not model.
 
 Property lists (properties v1/v2), pipelines (crm-pipelines v1, deals v1), the v3 association
-batch read, and `/crm/v3/properties/{type}` for HubSpot's standard types without a model (leads,
-goal targets, deal splits, ...). Every answer is derived from the same account data as its v3/v4
+batch read, and `/crm/v3/properties/{type}` for HubSpot's standard types without a model (deal
+splits). Every answer is derived from the same account data as its v3/v4
 sibling; the scopes are the sibling's.
 """
 

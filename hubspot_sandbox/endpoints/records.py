@@ -125,8 +125,8 @@ class V3Associations:
         self._targets: list[tuple[ObjectType, dict[int, str]]] = []
         for ref in dict.fromkeys(refs or []):
             to_type = ctx.account.resolve_type(ref)
-            if to_type is None:
-                continue  # unknown types are ignored silently, as HubSpot does
+            if to_type is None or not ctx.sandbox.is_activated(to_type.type_id):
+                continue  # unknown (and deactivated) types are ignored silently, as HubSpot does
             self._targets.append((to_type, self._type_names(to_type)))
 
     def _type_names(self, to_type: ObjectType) -> dict[int, str]:

@@ -9,11 +9,19 @@ from collections.abc import Iterable, Iterator
 import numpy as np
 
 from . import build
-from .associations import EdgeTable, LabelAllocator, PairDef
-from .catalog import CUSTOM_TYPES, CustomTypeSpec
+from .associations import EdgeTable, LabelAllocator, PairDef, build_pair
+from .catalog import CUSTOM_TYPES, CustomTypeSpec, Prop
 from .events import EventCatalog
 from .fill import candidates
 from .generate import Generator, RecordCtx, Sources
+from .library import (
+    LIBRARY_CATALOG,
+    LIBRARY_PAIRS,
+    LIBRARY_TARGET,
+    PICKED_BY_OTHER,
+    library_pipelines,
+    pair_type_ids,
+)
 from .lists import ListState, build_lists
 from .lru import LRU
 from .owners import Directory, build_pipelines, pipeline_dict
@@ -29,7 +37,7 @@ from .records import TypeTable
 from .rng import stable_hash
 from .search import Searcher
 from .timefmt import DAY_MS, date_to_ms, datetime_to_ms, iso_ms, ms_to_datetime
-from .types import SCALES, STANDARD_TYPES, ObjectType, RecordView
+from .types import LIBRARY_TYPES, SCALES, STANDARD_TYPES, ObjectType, RecordView, StandardType
 
 # Default properties of the list/read endpoints (hubspot-api.md §3.4), before the system ones.
 LIST_DEFAULTS: dict[str, tuple[str, ...]] = {
@@ -95,25 +103,15 @@ class Account:
         self.portal_id = 20_000_000 + stable_hash("portal", seed) % 70_000_000
         portal_ms = self.first_ms - 60 * DAY_MS
         self.directory = Directory(seed, scale, self.start_ms, self.first_ms)
-        self.pipeline_defs = build_pipelines(self.portal_id)
+        self.pipeline_defs = {**build_pipelines(self.portal_id), **library_pipelines(self.portal_id)}
         self.event_catalog = EventCatalog(self.portal_id, self.first_ms - 30 * DAY_MS)
         self.tables: dict[str, TypeTable] = {}
         self._types_by_ref: dict[str, str] = {}
         counts = SCALES[scale]
         for st in STANDARD_TYPES:
-            otype = ObjectType(
-                st.type_id, st.name, st.singular, st.label_singular, st.label_plural, st.name, False,
-                st.primary_display_property, ms_to_datetime(portal_ms), ms_to_datetime(portal_ms),
-            )  # fmt: skip
-            registry = build_registry(
-                st.type_id, standard_catalog(st.type_id), standard_target(st.type_id, wide), seed,
-                portal_ms, self.first_ms - 10 * DAY_MS, self.first_ms + 200 * DAY_MS,
-            )  # fmt: skip
-            ids, created, updated = build.record_columns(
-                seed, st.type_id, counts[st.type_id], st.id_base, self.first_ms, self.start_ms
+            self._add_standard(
+                st, standard_catalog(st.type_id), standard_target(st.type_id, wide), counts, portal_ms
             )
-            self._add_table(TypeTable(otype, registry, st.history_cap, build.type_key(seed, st.type_id),
-                                      ids, created, updated))  # fmt: skip
         self.custom_specs: dict[str, CustomTypeSpec] = {}
         for k, spec in enumerate(CUSTOM_TYPES):
             created_ms = self.first_ms - 5 * DAY_MS + k * DAY_MS
@@ -122,6 +120,8 @@ class Account:
                 seed, type_id, counts["custom"], 70_000_001 + 10_000_000 * k, self.first_ms, self.start_ms
             )
             self._add_custom(spec, type_id, created_ms, ids, created, updated)
+        for st in LIBRARY_TYPES:  # after the custom types: their tables, draws and pairs come last
+            self._add_standard(st, LIBRARY_CATALOG[st.type_id], LIBRARY_TARGET, counts, portal_ms)
         for table in self.tables.values():
             build.pre_archive(table, seed, self.start_ms)
         self.generator = Generator(
@@ -138,6 +138,9 @@ class Account:
         for spec_type_id, spec in self.custom_specs.items():
             for other in spec.associated_with:
                 self._add_custom_pair(other, spec_type_id)
+        for k, (a, b, p, _, _) in enumerate(LIBRARY_PAIRS):
+            side = "b" if (a, b) in PICKED_BY_OTHER else "a"
+            self._add_pair(build_pair(a, b, pair_type_ids(k), None, (), self._labels), (side, p))
         self.lists_: list[ListState] = build_lists(
             seed, scale, {t: len(tb) for t, tb in self.tables.items()},
             {t: tb.created for t, tb in self.tables.items()},
@@ -151,11 +154,28 @@ class Account:
 
     # --- construction helpers (also used by advance) -----------------------------------------
 
+    def _add_standard(
+        self, st: StandardType, catalog: tuple[Prop, ...], target: int, counts: dict[str, int], portal_ms: int
+    ) -> None:
+        """A standard type's table: its registry and day-0 record columns."""
+        stamp = ms_to_datetime(portal_ms)
+        otype = ObjectType(st.type_id, st.name, st.singular, st.label_singular, st.label_plural, st.name, False,
+                           st.primary_display_property, stamp, stamp)  # fmt: skip
+        registry = build_registry(st.type_id, catalog, target, self.seed, portal_ms, self.first_ms - 10 * DAY_MS,
+                                  self.first_ms + 200 * DAY_MS)  # fmt: skip
+        ids, created, updated = build.record_columns(
+            self.seed, st.type_id, counts[st.type_id], st.id_base, self.first_ms, self.start_ms
+        )
+        self._add_table(TypeTable(otype, registry, st.history_cap, build.type_key(self.seed, st.type_id),
+                                  ids, created, updated))  # fmt: skip
+
     def _add_table(self, table: TypeTable) -> None:
         self.tables[table.type_id] = table
         o = table.otype
         for ref in (o.type_id, o.name, o.singular, o.fully_qualified_name):
-            self._types_by_ref[ref.lower()] = o.type_id
+            # A custom type named like a standard one (`advance()` creates "projects") answers to its
+            # id and fully qualified name only: the name stays the standard type's, as in HubSpot.
+            self._types_by_ref.setdefault(ref.lower(), o.type_id)
 
     def _add_custom(
         self, spec: CustomTypeSpec, type_id: str, created_ms: int, ids: np.ndarray, created: np.ndarray,

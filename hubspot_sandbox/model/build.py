@@ -14,7 +14,7 @@ from .associations import (
     PairDef,
     build_pair,
 )  # fmt: skip
-from .catalog import CustomTypeSpec, Prop
+from .catalog import CustomTypeSpec, Prop, system_props
 from .properties import PropertyRegistry, build_registry, custom_target
 from .records import TypeTable
 from .rng import np_rng, stable_hash
@@ -52,14 +52,9 @@ def pre_archive(table: TypeTable, seed: int, start_ms: int) -> None:
     table.updated[idx] = when  # the archive is the record's last write
 
 
-def system_props(lastmodified: str = "hs_lastmodifieddate") -> tuple[Prop, ...]:
+def custom_system_props() -> tuple[Prop, ...]:
     """The properties every custom type has."""
-    return (
-        Prop("hs_object_id", "Record ID", "object_id", 1.0, "system"),
-        Prop("createdate", "Create Date", "createdate", 1.0, "system"),
-        Prop(lastmodified, "Last Modified Date", "lastmodified", 1.0, "system"),
-        Prop("hubspot_owner_id", "Owner", "owner", 0.6, "system"),
-    )
+    return system_props(owner_fill=0.6)
 
 
 def custom_object_type(spec: CustomTypeSpec, type_id: str, portal_id: int, created_ms: int) -> ObjectType:
@@ -86,7 +81,7 @@ def custom_registry(
 
     `archived_props=False` (types created by `advance()`) leaves out the archived definitions.
     """
-    catalog = (*system_props(), *spec.props)
+    catalog = (*custom_system_props(), *spec.props)
     n_archived = 3 if archived_props else 0
     return build_registry(type_id, catalog, custom_target(), seed, created_ms, created_ms, created_ms + DAY_MS,
                           n_archived)  # fmt: skip

@@ -53,13 +53,16 @@ LANGUAGES = _opts("en", "de", "fr", "es", "ja", "pt-br")
 TIMEZONES = _opts("america_slash_new_york", "europe_slash_dublin", "europe_slash_berlin", "asia_slash_tokyo")
 
 
-def _system(lastmodified: str) -> tuple[Prop, ...]:
-    """Properties every type has."""
+def system_props(
+    lastmodified: str = "hs_lastmodifieddate", owner_fill: float | None = 0.7
+) -> tuple[Prop, ...]:
+    """Properties every type has; the owner (set on `owner_fill` of the records) where the type has one."""
+    owner = () if owner_fill is None else (Prop("hubspot_owner_id", "Owner", "owner", owner_fill, "system"),)
     return (
         Prop("hs_object_id", "Record ID", "object_id", 1.0, "system"),
         Prop("createdate", "Create Date", "createdate", 1.0, "system"),
         Prop(lastmodified, "Last Modified Date", "lastmodified", 1.0, "system"),
-        Prop("hubspot_owner_id", "Owner", "owner", 0.7, "system"),
+        *owner,
     )
 
 
@@ -68,7 +71,7 @@ def _activity(group: str) -> tuple[Prop, ...]:
 
 
 CONTACTS: tuple[Prop, ...] = (
-    *_system("lastmodifieddate"),
+    *system_props("lastmodifieddate"),
     Prop("email", "Email", "email", 0.92, "contactinformation", unique=True),
     Prop("firstname", "First Name", "firstname", 0.95, "contactinformation"),
     Prop("lastname", "Last Name", "lastname", 0.93, "contactinformation"),
@@ -198,7 +201,7 @@ CONTACTS: tuple[Prop, ...] = (
 )
 
 COMPANIES: tuple[Prop, ...] = (
-    *_system("hs_lastmodifieddate"),
+    *system_props("hs_lastmodifieddate"),
     Prop("name", "Company name", "company", 0.97, "companyinformation"),
     Prop("domain", "Company Domain Name", "domain", 0.85, "companyinformation", unique=True),
     Prop("website", "Website URL", "website", 0.7, "companyinformation"),
@@ -260,7 +263,7 @@ COMPANIES: tuple[Prop, ...] = (
 )
 
 DEALS: tuple[Prop, ...] = (
-    *_system("hs_lastmodifieddate"),
+    *system_props("hs_lastmodifieddate"),
     Prop("dealname", "Deal Name", "title", 0.99, "dealinformation"),
     Prop("amount", "Amount", "money", 0.8, "dealinformation"),
     Prop("closedate", "Close Date", "datetime", 0.85, "dealinformation"),
@@ -296,7 +299,7 @@ DEALS: tuple[Prop, ...] = (
 )
 
 TICKETS: tuple[Prop, ...] = (
-    *_system("hs_lastmodifieddate"),
+    *system_props("hs_lastmodifieddate"),
     Prop("subject", "Ticket name", "title", 0.99, "ticketinformation"),
     Prop("content", "Ticket description", "longtext", 0.8, "ticketinformation"),
     Prop("hs_pipeline", "Pipeline", "pipeline", 1.0, "ticketinformation"),
@@ -341,7 +344,7 @@ TICKETS: tuple[Prop, ...] = (
 )
 
 PRODUCTS: tuple[Prop, ...] = (
-    *_system("hs_lastmodifieddate"),
+    *system_props("hs_lastmodifieddate"),
     Prop("name", "Name", "title", 1.0, "productinformation"),
     Prop("description", "Description", "longtext", 0.6, "productinformation"),
     Prop("price", "Unit price", "money", 0.95, "productinformation"),
@@ -366,7 +369,7 @@ PRODUCTS: tuple[Prop, ...] = (
 )
 
 LINE_ITEMS: tuple[Prop, ...] = (
-    *_system("hs_lastmodifieddate"),
+    *system_props("hs_lastmodifieddate"),
     Prop("name", "Name", "title", 1.0, "lineiteminformation"),
     Prop("quantity", "Quantity", "int", 1.0, "lineiteminformation"),
     Prop("price", "Unit price", "money", 1.0, "lineiteminformation"),
@@ -380,7 +383,7 @@ LINE_ITEMS: tuple[Prop, ...] = (
 
 def _engagement(*props: Prop) -> tuple[Prop, ...]:
     return (
-        *_system("hs_lastmodifieddate"),
+        *system_props("hs_lastmodifieddate"),
         Prop("hs_timestamp", "Activity date", "datetime", 1.0, "engagement"),
         *props,
     )

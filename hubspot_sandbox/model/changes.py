@@ -11,11 +11,15 @@ Invariants the changes keep (and tests check):
 - `bulk_update=N` gives N contacts one property change at one instant between 13:00 and 14:00;
   the N are contacts with no other write that day, so all N end the day sharing `lastmodifieddate`;
 - schema drift on every third day (day index % 3 == 2): alternately a new property and a new
-  custom object type with records.
+  custom object type with records;
+- the object library's types and pairs are planned last, each from a stream of its own: the other
+  types' changes are what they were before the library existed.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -24,11 +28,12 @@ import numpy as np
 from . import build
 from .associations import PRIMARY, UNLABELED, EdgeTable
 from .catalog import LATER_CUSTOM_TYPES, Prop
+from .library import LIBRARY_PAIRS, create_links
 from .properties import make_spec
 from .records import TypeTable
 from .rng import Rng, combine, np_rng, stable_hash
 from .timefmt import DAY_MS, iso_ms
-from .types import SCALES, Entry, Source
+from .types import LIBRARY_TYPE_IDS, LIBRARY_TYPES, SCALES, Entry, Source
 
 if TYPE_CHECKING:
     from .account import Account
@@ -46,6 +51,11 @@ CREATE_LINKS: dict[str, tuple[tuple[str, float], ...]] = {
 }  # fmt: skip
 NEW_PROP_KINDS = ("text", "enum", "int", "date")
 BULK_PROPERTY = "hs_lead_status"
+
+
+def _is_main(table: TypeTable) -> bool:
+    """Whether a type sees at least one create (and, from 50 records, one archive) every day."""
+    return table.type_id in MAIN_TYPES or table.otype.custom or table.type_id in LIBRARY_TYPE_IDS
 
 
 @dataclass(slots=True)
@@ -93,15 +103,41 @@ class Day:
         acct = self.acct
         self.live = {t: tb.live_indices() for t, tb in acct.tables.items()}
         for type_id, live in self.live.items():
-            self._plan_type(acct.tables[type_id], live)
+            if type_id not in LIBRARY_TYPE_IDS:
+                self._plan_type(acct.tables[type_id], live)
         if self.day % 3 == 2:
             self._schema_change()
         for type_id, live in list(self.live.items()):
-            self._create(acct.tables[type_id], len(live))
+            if type_id not in LIBRARY_TYPE_IDS:
+                self._create(acct.tables[type_id], len(live))
         self._plan_events()
         self._plan_associations()
         self._plan_lists()
         self._plan_bulk()
+        self._plan_library()
+
+    @contextmanager
+    def _stream(self, *key: str) -> Iterator[None]:
+        """Draw from the day's stream of `key` instead of the shared one (which then draws as before)."""
+        shared, self.rng = self.rng, np_rng("day", self.acct.seed, self.day, *key)
+        try:
+            yield
+        finally:
+            self.rng = shared
+
+    def _plan_library(self) -> None:
+        """The object library's day, each type and pair from a stream of its own, planned after
+        everything else: their ops come last, so the other types' draws and op numbers are as before."""
+        tables = [self.acct.tables[st.type_id] for st in LIBRARY_TYPES]
+        for table in tables:
+            with self._stream(table.type_id):
+                self._plan_type(table, self.live[table.type_id])
+        for table in tables:
+            with self._stream("create", table.type_id):
+                self._create(table, len(self.live[table.type_id]))
+        for a_type, b_type, *_ in LIBRARY_PAIRS:
+            with self._stream(a_type, b_type):
+                self._plan_pair(self.acct.edges[(a_type, b_type)])
 
     def _count(self, n: int, rate: float, minimum: int) -> int:
         return 0 if n == 0 else min(n, max(minimum, round(n * rate)))
@@ -109,7 +145,7 @@ class Day:
     def _plan_type(self, table: TypeTable, live: np.ndarray) -> None:
         pool = live[live != 0]  # position 0 stays (company 0 is the >500-association hub)
         n = len(pool)
-        main = table.type_id in MAIN_TYPES or table.otype.custom
+        main = _is_main(table)
         # at least one archive/merge a day, but never eating a small type (tiny has 20 companies)
         floor = 1 if main and n >= 50 else 0
         n_arch = self._count(n, 0.001, floor)
@@ -143,7 +179,7 @@ class Day:
         return live
 
     def _create(self, table: TypeTable, n_live: int) -> None:
-        k = self._count(n_live, 0.003, 1 if (table.type_id in MAIN_TYPES or table.otype.custom) else 0)
+        k = self._count(n_live, 0.003, 1 if _is_main(table) else 0)
         if k == 0:
             return
         created = np.sort(self._when(k))
@@ -153,8 +189,8 @@ class Day:
 
     def _link_new(self, table: TypeTable, idx: int) -> None:
         acct = self.acct
-        links = CREATE_LINKS.get(table.type_id)
-        if links is None and table.otype.custom:
+        links = CREATE_LINKS.get(table.type_id) or create_links(table.type_id)
+        if not links and table.otype.custom:
             links = tuple((b, 0.8) for a, b in acct.edges if a == table.type_id)
         r = Rng(combine(self.key, stable_hash("link", table.type_id, idx)))
         for other_type, p in links or ():
@@ -186,12 +222,16 @@ class Day:
     def _plan_associations(self) -> None:
         for (a_type, b_type), edges in list(self.acct.edges.items()):
             pair = edges.pair
-            if (a_type, b_type) != (pair.a, pair.b):
-                continue  # each pair once
-            key = f"{pair.a}|{pair.b}"
-            a_live, b_live = self._alive(pair.a), self._alive(pair.b)
-            if not len(a_live) or not len(b_live):
-                continue
+            if (a_type, b_type) != (pair.a, pair.b) or pair.a in LIBRARY_TYPE_IDS:
+                continue  # each pair once; the library's are planned by `_plan_library`
+            self._plan_pair(edges)
+
+    def _plan_pair(self, edges: EdgeTable) -> None:
+        """A pair's association adds (some labelled) and removals of the day."""
+        pair = edges.pair
+        key = f"{pair.a}|{pair.b}"
+        a_live, b_live = self._alive(pair.a), self._alive(pair.b)
+        if len(a_live) and len(b_live):
             n_add = self._count(max(len(edges), 1), 0.002, 1)
             n_rem = self._count(len(edges), 0.001, 1)
             labels = pair.label_bits()

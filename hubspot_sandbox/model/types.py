@@ -62,10 +62,46 @@ STANDARD_TYPES: tuple[StandardType, ...] = (
     StandardType("0-49", "emails", "email", "Email", "Emails", "hs_email_subject", 40_500_000_001, 20),
 )
 
+# The object library: standard types modelled after the eleven above, like them but with small record
+# counts and few properties (README "Object library"). Their tables, pairs and daily draws come after
+# every other type's, so the types above answer as they did before these existed.
+LIBRARY_TYPES: tuple[StandardType, ...] = tuple(
+    StandardType(type_id, name, singular, label, plural, primary, 50_000_000_001 + 100_000_000 * k, 20)
+    for k, (type_id, name, singular, label, plural, primary) in enumerate((
+        ("0-14", "quotes", "quote", "Quote", "Quotes", "hs_title"),
+        ("0-18", "communications", "communication", "Communication", "Communications",
+         "hs_communication_body"),
+        ("0-19", "feedback_submissions", "feedback_submission", "Feedback submission", "Feedback submissions",
+         "hs_survey_name"),
+        ("0-53", "invoices", "invoice", "Invoice", "Invoices", "hs_number"),
+        ("0-54", "marketing_events", "marketing_event", "Marketing event", "Marketing events", "hs_event_name"),
+        ("0-69", "subscriptions", "subscription", "Subscription", "Subscriptions", "hs_name"),
+        ("0-74", "goal_targets", "goal_target", "Goal", "Goals", "hs_goal_name"),
+        ("0-84", "discounts", "discount", "Discount", "Discounts", "hs_label"),
+        ("0-85", "fees", "fee", "Fee", "Fees", "hs_label"),
+        ("0-86", "taxes", "tax", "Tax", "Taxes", "hs_label"),
+        ("0-101", "commerce_payments", "commerce_payment", "Payment", "Payments", "hs_reference_number"),
+        ("0-115", "users", "user", "User", "Users", "hs_email"),
+        ("0-116", "postal_mail", "postal_mail", "Postal mail", "Postal mail", "hs_postal_mail_body"),
+        ("0-123", "orders", "order", "Order", "Orders", "hs_order_name"),
+        ("0-136", "leads", "lead", "Lead", "Leads", "hs_lead_name"),
+        ("0-142", "carts", "cart", "Cart", "Carts", "hs_cart_name"),
+        ("0-162", "services", "service", "Service", "Services", "hs_name"),
+        ("0-410", "courses", "course", "Course", "Courses", "hs_course_name"),
+        ("0-420", "listings", "listing", "Listing", "Listings", "hs_name"),
+        ("0-421", "appointments", "appointment", "Appointment", "Appointments", "hs_appointment_name"),
+        ("0-970", "projects", "project", "Project", "Projects", "hs_name"),
+    ))
+)  # fmt: skip
+LIBRARY_TYPE_IDS: frozenset[str] = frozenset(t.type_id for t in LIBRARY_TYPES)
+# Types an account activates or deactivates (HubSpot's object library enablement); the others always exist.
+ACTIVATABLE_TYPES: tuple[str, ...] = ("0-162", "0-410", "0-420", "0-421")
+DEFAULT_DEACTIVATED: tuple[str, ...] = ("0-410", "0-420")  # courses and listings, as in HubSpot's example
+
 ENGAGEMENT_TYPES: tuple[str, ...] = ("0-27", "0-46", "0-47", "0-48", "0-49")
 
 # Record counts per scale. Custom object types take their counts from the "custom" entry.
-SCALES: dict[str, dict[str, int]] = {
+_CORE_SCALES: dict[str, dict[str, int]] = {
     "tiny": {
         "0-1": 60, "0-2": 20, "0-3": 15, "0-5": 12, "0-7": 5, "0-8": 12,
         "0-27": 6, "0-46": 8, "0-47": 4, "0-48": 6, "0-49": 6, "custom": 5,
@@ -83,6 +119,20 @@ SCALES: dict[str, dict[str, int]] = {
         "0-27": 150_000, "0-46": 300_000, "0-47": 50_000, "0-48": 150_000, "0-49": 300_000, "custom": 50_000,
     },
 }  # fmt: skip
+# Object-library counts (tiny, small, medium); large holds ten times medium. Kept small: these types
+# are many, and an account of the kind the pipeline serves holds few records of most of them.
+_LIBRARY_COUNTS: dict[str, tuple[int, int, int]] = {
+    "0-14": (5, 120, 3_000), "0-18": (4, 60, 1_500), "0-19": (4, 80, 2_000), "0-53": (5, 100, 2_500),
+    "0-54": (3, 20, 300), "0-69": (4, 60, 1_500), "0-74": (3, 20, 300), "0-84": (3, 20, 300),
+    "0-85": (3, 20, 300), "0-86": (3, 20, 300), "0-101": (4, 80, 2_000), "0-115": (4, 30, 400),
+    "0-116": (3, 25, 500), "0-123": (5, 150, 4_000), "0-136": (6, 150, 4_000), "0-142": (4, 90, 2_500),
+    "0-162": (4, 40, 800), "0-410": (3, 30, 600), "0-420": (3, 40, 900), "0-421": (5, 100, 2_500),
+    "0-970": (4, 30, 600),
+}  # fmt: skip
+SCALES: dict[str, dict[str, int]] = {
+    scale: {**core, **{t: (*c, c[2] * 10)[k] for t, c in _LIBRARY_COUNTS.items()}}
+    for k, (scale, core) in enumerate(_CORE_SCALES.items())
+}
 
 
 def source_dict(source: Source) -> dict:
@@ -157,27 +207,8 @@ class KnownType:
     read_scope: str
 
 
+# Deal splits have no object type id and an API of their own; every other standard type is modelled.
 UNMODELLED_TYPES: tuple[KnownType, ...] = (
-    KnownType("0-14", "quotes", "quote", "crm.objects.quotes.read"),
-    KnownType("0-18", "communications", "communication", "crm.objects.contacts.read"),
-    KnownType("0-19", "feedback_submissions", "feedback_submission", "crm.objects.feedback_submissions.read"),
-    KnownType("0-53", "invoices", "invoice", "crm.objects.invoices.read"),
-    KnownType("0-54", "marketing_events", "marketing_event", "crm.objects.marketing_events.read"),
-    KnownType("0-69", "subscriptions", "subscription", "crm.objects.subscriptions.read"),
-    KnownType("0-74", "goal_targets", "goal_target", "crm.objects.goals.read"),
-    KnownType("0-84", "discounts", "discount", "e-commerce"),
-    KnownType("0-85", "fees", "fee", "e-commerce"),
-    KnownType("0-86", "taxes", "tax", "e-commerce"),
-    KnownType("0-101", "commerce_payments", "commerce_payment", "crm.objects.commercepayments.read"),
-    KnownType("0-115", "users", "user", "crm.objects.users.read"),
-    KnownType("0-116", "postal_mail", "postal_mail", "crm.objects.contacts.read"),
-    KnownType("0-123", "orders", "order", "crm.objects.orders.read"),
-    KnownType("0-136", "leads", "lead", "crm.objects.leads.read"),
-    KnownType("0-142", "carts", "cart", "crm.objects.carts.read"),
-    KnownType("0-162", "services", "service", "crm.objects.services.read"),
-    KnownType("0-410", "courses", "course", "crm.objects.courses.read"),
-    KnownType("0-420", "listings", "listing", "crm.objects.listings.read"),
-    KnownType("0-421", "appointments", "appointment", "crm.objects.appointments.read"),
     KnownType(None, "deal_splits", "deal_split", "crm.objects.deals.read"),
 )
 
