@@ -34,6 +34,7 @@ class Account:
     settings: IncrementalSettings = field(default_factory=lambda: EXACT)
     selection_json: str = ""
     token: str = TOKEN
+    refresh_days: int = 1  # HUBSPOT_DEFINITIONS_REFRESH_DAYS of the runs
 
     def client(self, fail_after: int | None = None) -> HubSpotClient:
         client = HubSpotClient(self.sb.base_url, self.token, rate_limit_per_10s=100_000, sleep=lambda _: None)
@@ -41,7 +42,9 @@ class Account:
 
     def context(self, day: date, client: HubSpotClient) -> ExportContext:
         selection = parse_selection(self.selection_json) if self.selection_json else None
-        ctx = ExportContext(day, self.dest, f"run{day:%m%d}", lambda: client, definitions_refresh_days=1)
+        ctx = ExportContext(
+            day, self.dest, f"run{day:%m%d}", lambda: client, definitions_refresh_days=self.refresh_days
+        )
         if selection is not None:
             ctx.selection = selection
         return ctx

@@ -4,20 +4,28 @@ the first eleven; a type the account has not activated, or whose scope the token
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 
-from hubspot_pipeline.hubspot import HubSpotClient
+from hubspot_pipeline.hubspot import HubSpotClient, HubSpotRequestError
 from hubspot_pipeline.store import LocalDestination, read_manifest, read_table
 from hubspot_pipeline.sync import type_access
-from hubspot_pipeline.sync.definitions import fetch_association_labels, fetch_schemas, fetch_type_access
+from hubspot_pipeline.sync.definitions import (
+    candidate_types,
+    fetch_association_labels,
+    fetch_schemas,
+    fetch_type_access,
+)
 from hubspot_pipeline.sync.index import load_manifest
-from hubspot_pipeline.sync.object_types import STANDARD_OBJECT_TYPES
+from hubspot_pipeline.sync.object_types import CUSTOM_READ_SCOPE, STANDARD_OBJECT_TYPES
+from hubspot_pipeline.sync.snapshots import PREFIX as SNAPSHOTS
 from hubspot_pipeline.sync.type_access import required_scopes
-from hubspot_pipeline.tables.registry import CRM_TABLES
+from hubspot_pipeline.tables.export import export_spec
+from hubspot_pipeline.tables.registry import CRM_TABLES, SPECS
 from hubspot_pipeline_tests.daily_runs import HEALTH, TOKEN, Account
 from hubspot_sandbox import Sandbox, SandboxConfig
 
@@ -122,24 +130,96 @@ def test_association_labels_ask_each_unordered_pair_once_and_the_reverse_only_wh
     assert all((b, a) in with_types for a, b in with_types)
 
 
-def test_a_token_without_a_types_scope_syncs_the_rest_and_names_the_scope(tmp_path: Path) -> None:
+def test_a_scope_removed_then_added_leaves_its_types_out_then_brings_them_back(tmp_path: Path) -> None:
+    """The probe is daily (definitions otherwise reused for 7 days): the day a scope goes, its types are
+    reported and the sync goes on without them; the day it comes back, they are synced again."""
     quotes = next(t for t in STANDARD_OBJECT_TYPES if t.name == "quotes")
-    scopes = set(required_scopes()) - {quotes.read_scope}
+    everything = set(required_scopes())
     with Sandbox(SandboxConfig(seed=5, scale="tiny", token=TOKEN, start_date=START)) as sb:
-        sb.add_token("pat-no-quotes", scopes=scopes)
-        account = Account(sb, LocalDestination(tmp_path / "store"), token="pat-no-quotes")
+        sb.add_token("pat-app", scopes=everything)
+        account = Account(sb, LocalDestination(tmp_path / "store"), token="pat-app", refresh_days=7)
         account.run(DAY0, TABLES)
-        reported = account.unavailable(DAY0)
-        assert set(reported) == {"0-14", *DEACTIVATED}
+        assert account.object_ids(DAY0, "0-14") == _sandbox_ids(sb, "0-14")
+        # the private app loses quotes and custom objects: no failed run, the types reported
+        sb.add_token("pat-app", scopes=everything - {quotes.read_scope, CUSTOM_READ_SCOPE})
+        sb.advance(1)
+        account.run(START, TABLES)
+        custom = {t.type_id for t in sb.account.object_types() if t.custom}
+        reported = account.unavailable(START)
+        assert set(reported) == {"0-14", *custom, *DEACTIVATED}
         assert reported["0-14"]["ERRORCATEGORY"] == "MISSING_SCOPES"
         assert "crm.objects.quotes.read" in reported["0-14"]["HOWTOFIX"]
-        assert not account.object_ids(DAY0, "0-14")
-        assert account.object_ids(DAY0, "0-53") == _sandbox_ids(sb, "0-53")  # invoices still synced
-        # the settings may name the type anyway: left out, not an error, and no longer reported
-        account.selection_json = '{"object_types": {"quotes": {"sync": false}}}'
+        assert not account.object_ids(START, "0-14")
+        assert account.object_ids(START, "0-53") == _sandbox_ids(sb, "0-53")  # invoices still synced
+        # the settings may name types the token cannot read, custom ones too: no error, no report
+        off = {t.name: {"sync": False} for t in sb.account.object_types() if t.custom}
+        account.selection_json = json.dumps({"object_types": {"quotes": {"sync": False}, **off}})
+        day2 = START + timedelta(days=1)
         sb.advance(1)
-        account.run(START, ("OBJECTS", "SYNC_ISSUES"))
-        assert set(account.unavailable(START)) == DEACTIVATED
+        account.run(day2, ("OBJECTS", "SYNC_ISSUES"))
+        assert set(account.unavailable(day2)) == DEACTIVATED
+        # the scopes come back: synced from the next day, records and history as HubSpot has them
+        account.selection_json = ""
+        sb.add_token("pat-app", scopes=everything)
+        day3 = day2 + timedelta(days=1)
+        sb.advance(1)
+        account.run(day3, TABLES)
+        assert set(account.unavailable(day3)) == DEACTIVATED
+        assert account.object_ids(day3, "0-14") == _sandbox_ids(sb, "0-14")
+
+
+def test_a_day_exported_before_the_probe_existed_reports_no_type_and_calls_nothing(synced: Account) -> None:
+    """Re-running the health tables of a day whose snapshots predate `type_access` (its snapshot removed
+    here) reads the store only: no UNAVAILABLE rows, no call."""
+    key = f"{SNAPSHOTS}/{DAY0.isoformat()}/type_access.json.gz"
+    saved = synced.dest.get_bytes(key)
+    synced.dest.delete([key])
+    try:
+        calls = synced.sb.total_calls()
+        ctx = synced.context(DAY0, synced.client())
+        for name in ("SYNC_HEALTH", "SYNC_ISSUES"):
+            assert export_spec(ctx, SPECS[name]).published
+        assert synced.sb.total_calls() == calls
+        assert not synced.unavailable(DAY0)
+    finally:
+        synced.dest.put_bytes(key, saved)
+
+
+def test_a_custom_object_named_like_a_standard_type_keeps_its_name() -> None:
+    schema = {"id": "91", "objectTypeId": "2-91", "name": "project", "fullyQualifiedName": "p1_project",
+              "labels": {"singular": "Project", "plural": "Projects"}}  # fmt: skip
+    types = {t.type_id: t for t in candidate_types([schema])}
+    assert (types["2-91"].name, types["2-91"].table_suffix) == ("projects", "PROJECTS")
+    assert (types["0-970"].name, types["0-970"].singular) == ("projects_0_970", "project_0_970")
+    assert types["0-970"].table_suffix == "PROJECTS_0_970"
+    assert types["0-14"].name == "quotes"  # the others keep their names
+
+
+class _Labels:
+    """A client whose labels answers are given per (from, to); a missing pair answers 400."""
+
+    def __init__(self, answers: dict[tuple[str, str], list[dict]]) -> None:
+        self.answers, self.asked = answers, list[tuple[str, str]]()
+
+    def get(self, path: str, params: object = None) -> dict:
+        _, _, _, _, src, dst, _ = path.split("/")
+        self.asked.append((src, dst))
+        if (src, dst) not in self.answers:
+            raise HubSpotRequestError("bad pair", status=400)
+        return {"results": self.answers[(src, dst)]}
+
+
+def test_association_labels_ask_the_reverse_when_the_forward_answers_an_error() -> None:
+    label = {"category": "HUBSPOT_DEFINED", "typeId": 7, "label": None}
+    client = _Labels({("0-1", "0-1"): [], ("0-2", "0-2"): [], ("0-2", "0-1"): [label]})
+    deps = {"schemas": [], "properties": {"0-1": [], "0-2": []}}
+    labels = fetch_association_labels(client, deps)  # type: ignore[arg-type]
+    assert client.asked == [("0-1", "0-1"), ("0-1", "0-2"), ("0-2", "0-1"), ("0-2", "0-2")]
+    assert labels == [{"fromObjectTypeId": "0-2", "toObjectTypeId": "0-1", **label}]
+    # a forward answer with no types spares the reverse
+    client = _Labels({("0-1", "0-1"): [], ("0-1", "0-2"): [], ("0-2", "0-2"): []})
+    assert fetch_association_labels(client, deps) == []  # type: ignore[arg-type]
+    assert ("0-2", "0-1") not in client.asked
 
 
 def test_the_readme_lists_every_required_scope() -> None:

@@ -156,14 +156,14 @@ class AssociationRefresh:
         new = self.new.get(lead[0])
         if new is None or not len(new):
             return np.array([], dtype=np.int64)
-        towards = self.reader.association_keys(*other, None)
-        towards = towards.filter(pc.is_in(towards.column("to_id"), pa.array(new, pa.int64())))
+        towards = self.reader.association_keys(*other, None, to_ids=new)
         if not towards.num_rows:
             return np.array([], dtype=np.int64)
-        shown = pa.concat_tables(read).select(["from_id", "to_id"]) if read else None
         held = pa.table({"from_id": towards.column("to_id"), "to_id": towards.column("from_id")})
-        if shown is not None and shown.num_rows:
-            held = held.join(shown, ["from_id", "to_id"], join_type="left anti")
+        wanted = pa.array(new, pa.int64())
+        shown = [t.filter(pc.is_in(t.column("from_id"), wanted)).select(["from_id", "to_id"]) for t in read]
+        if shown:
+            held = held.join(pa.concat_tables(shown), ["from_id", "to_id"], join_type="left anti")
         return np.unique(held.column("to_id").to_numpy())
 
     def _due(self, type_id: str) -> tuple[np.ndarray, bool]:

@@ -38,7 +38,7 @@ def fetch_type_access(client: HubSpotClient, deps: Mapping[str, Any]) -> dict[st
 def fetch_properties(client: HubSpotClient, deps: Mapping[str, Any]) -> dict[str, list[dict]]:
     """Property definitions per present type id, archived ones included (flagged by `archived`).
 
-    Only the types `type_access` found readable are asked; one that still answers 4xx is left out.
+    Only the types `type_access` found readable are asked; one that still answers 400/404 is left out.
     """
     out: dict[str, list[dict]] = {}
     for info in available_types(deps["schemas"], deps["type_access"]):
@@ -65,9 +65,10 @@ def fetch_association_labels(client: HubSpotClient, deps: Mapping[str, Any]) -> 
     found: dict[tuple[str, str], list[dict]] = {}
     for i, src in enumerate(types):
         for dst in types[i:]:
-            found[(src.type_id, dst.type_id)] = _labels(client, src.type_id, dst.type_id)
-            if src is not dst and found[(src.type_id, dst.type_id)]:
-                found[(dst.type_id, src.type_id)] = _labels(client, dst.type_id, src.type_id)
+            forward = _labels(client, src.type_id, dst.type_id)
+            found[(src.type_id, dst.type_id)] = forward or []
+            if src is not dst and forward != []:  # types, or a 4xx that says nothing of the reverse
+                found[(dst.type_id, src.type_id)] = _labels(client, dst.type_id, src.type_id) or []
     return [
         {"fromObjectTypeId": src.type_id, "toObjectTypeId": dst.type_id, **item}
         for src in types
@@ -76,9 +77,10 @@ def fetch_association_labels(client: HubSpotClient, deps: Mapping[str, Any]) -> 
     ]
 
 
-def _labels(client: HubSpotClient, from_type: str, to_type: str) -> list[dict]:
+def _labels(client: HubSpotClient, from_type: str, to_type: str) -> list[dict] | None:
+    """The direction's association types; None when HubSpot answers 400/404 for the pair."""
     body = _get_if_supported(client, f"/crm/v4/associations/{from_type}/{to_type}/labels")
-    return list((body or {}).get("results", []))
+    return None if body is None else list(body.get("results", []))
 
 
 def fetch_owners(client: HubSpotClient, deps: Mapping[str, Any]) -> list[dict]:
@@ -111,15 +113,28 @@ def fetch_account(client: HubSpotClient, deps: Mapping[str, Any]) -> dict:
 
 
 def candidate_types(schemas: list[dict]) -> list[ObjectTypeInfo]:
-    """HubSpot's standard types, then the account's live custom objects by id. A custom object whose
-    plural name is a standard type's (a custom "projects" beside HubSpot's 0-970) takes its fully
-    qualified name instead, so every OBJECTS_<PLURAL> table has one type."""
-    custom = [custom_object_type(s) for s in schemas if not s.get("archived")]
-    taken = {t.name for t in STANDARD_OBJECT_TYPES}
-    custom = [
-        dataclasses.replace(t, name=t.fully_qualified_name.lower()) if t.name in taken else t for t in custom
+    """HubSpot's standard types, then the account's live custom objects by id.
+
+    A custom object may carry a name HubSpot later gave a standard type (a custom "projects" made
+    before HubSpot's projects, 0-970): the custom object keeps its name, and with it its OBJECTS_<PLURAL>
+    table and sync settings key; the standard type is then known by its name and id
+    (`projects_0_970`, OBJECTS_PROJECTS_0_970), so each table and key names one type."""
+    custom = sorted(
+        (custom_object_type(s) for s in schemas if not s.get("archived")),
+        key=lambda t: _numeric_first(t.type_id),
+    )
+    taken = {n.lower() for t in custom for n in (t.name, t.singular)}
+    standard = [
+        dataclasses.replace(t, name=_qualified(t.name, t.type_id), singular=_qualified(t.singular, t.type_id))
+        if {t.name, t.singular} & taken
+        else t
+        for t in STANDARD_OBJECT_TYPES
     ]
-    return [*STANDARD_OBJECT_TYPES, *sorted(custom, key=lambda t: _numeric_first(t.type_id))]
+    return [*standard, *custom]
+
+
+def _qualified(name: str, type_id: str) -> str:
+    return f"{name}_{type_id.replace('-', '_')}"
 
 
 def available_types(schemas: list[dict], access: Mapping[str, Any] | None) -> list[ObjectTypeInfo]:

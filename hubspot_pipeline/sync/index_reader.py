@@ -297,13 +297,18 @@ class IndexReader:
                     )
                 yield batch
 
-    def association_keys(self, from_type: str, to_type: str, from_ids: np.ndarray | None) -> pa.Table:
-        """(from_id, to_id, type_id) of the pair's current associations, of `from_ids` only if given."""
-        wanted = None if from_ids is None else pa.array(from_ids, pa.int64())
+    def association_keys(
+        self, from_type: str, to_type: str, from_ids: np.ndarray | None, to_ids: np.ndarray | None = None
+    ) -> pa.Table:
+        """(from_id, to_id, type_id) of the pair's current associations, of `from_ids` and towards
+        `to_ids` only if given (filtered batch by batch: memory follows what is kept)."""
         tables = []
         for batch in self.association_batches(from_type, to_type):
             keys = pa.Table.from_batches([batch]).select(["from_id", "to_id", "type_id"])
-            tables.append(keys if wanted is None else keys.filter(pc.is_in(keys.column("from_id"), wanted)))
+            for column, ids in (("from_id", from_ids), ("to_id", to_ids)):
+                if ids is not None:
+                    keys = keys.filter(pc.is_in(keys.column(column), pa.array(ids, pa.int64())))
+            tables.append(keys)
         if not tables:
             return pa.table({c: pa.array([], pa.int64()) for c in ("from_id", "to_id", "type_id")})
         return pa.concat_tables(tables)

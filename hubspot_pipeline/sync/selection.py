@@ -209,15 +209,20 @@ class Selection:
 
     # -- against the account ------------------------------------------------------------------------
 
-    def check(self, types: Sequence[ObjectTypeInfo], definitions: Mapping[str, Sequence[dict]]) -> None:
+    def check(
+        self,
+        types: Sequence[ObjectTypeInfo],
+        definitions: Mapping[str, Sequence[dict]],
+        known: Sequence[ObjectTypeInfo] = STANDARD_OBJECT_TYPES,
+    ) -> None:
         """Raise SyncSettingsError unless every type key and property name exists in the account
-        (`definitions`: property definitions per type id, archived ones included)."""
+        (`definitions`: property definitions per type id, archived ones included). A key naming a
+        `known` type that is not present (HubSpot's types and the account's custom objects the token
+        cannot read: SYNC_HEALTH says why) is accepted and does nothing."""
         claimed: dict[str, str] = {}
         for settings in self.types:
-            if not any(settings.matches(t) for t in types) and any(
-                settings.matches(t) for t in STANDARD_OBJECT_TYPES
-            ):
-                continue  # a HubSpot type this account or token does not serve (SYNC_HEALTH says why)
+            if not any(settings.matches(t) for t in types) and any(settings.matches(t) for t in known):
+                continue
             info = _resolve_type(settings, types, self.origin)
             if info.type_id in claimed:
                 raise SyncSettingsError(

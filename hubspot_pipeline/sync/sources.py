@@ -19,7 +19,6 @@ from hubspot_pipeline.hubspot import HubSpotClient
 from hubspot_pipeline.sync import definitions as d
 from hubspot_pipeline.sync import event_types as ev
 from hubspot_pipeline.sync import lists
-from hubspot_pipeline.sync.object_types import STANDARD_OBJECT_TYPES
 
 Fetcher = Callable[[HubSpotClient, Mapping[str, Any]], Any]
 
@@ -47,10 +46,9 @@ INCREMENTAL: frozenset[str] = frozenset({"list_memberships"})
 
 
 def object_type_basis(schemas: list[dict], properties: Mapping[str, Any]) -> list[str]:
-    """The object type ids a snapshot is built from: the standard types whose properties call answered,
-    then the non-archived custom schemas."""
-    standard = [t.type_id for t in STANDARD_OBJECT_TYPES if t.type_id in properties]
-    return standard + [t.type_id for t in d.candidate_types(schemas) if t.custom]
+    """The object type ids a snapshot is built from: the present types (whose properties were read),
+    standard ones first, then the custom ones by id."""
+    return [t.type_id for t in d.present_types(schemas, properties)]
 
 
 def _available_basis(deps: Mapping[str, Any], data: Any) -> list[str]:
@@ -58,9 +56,7 @@ def _available_basis(deps: Mapping[str, Any], data: Any) -> list[str]:
 
 
 CADENCE: dict[str, Basis] = {
-    # every candidate type is probed: a new custom schema refetches at once
-    "type_access": lambda deps, data: [t.type_id for t in d.candidate_types(deps["schemas"])],
-    # the types found readable: a scope added (seen at type_access's refresh) refetches at once
+    # the types found readable (type_access is probed every day): a scope added refetches at once
     "properties": _available_basis,
     "association_labels": lambda deps, data: object_type_basis(deps["schemas"], deps["properties"]),
     "pipelines": lambda deps, data: object_type_basis(deps["schemas"], deps["properties"]),

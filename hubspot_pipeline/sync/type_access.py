@@ -1,7 +1,7 @@
 """Which object types this account and token can sync, and why the others cannot.
 
-One snapshot source (`type_access`, on the definitions cadence) answers it for every candidate type
-(HubSpot's standard types and the account's custom objects):
+One snapshot source (`type_access`, read every day: 1 + T calls for T candidate types) answers it for
+every candidate type (HubSpot's standard types and the account's custom objects):
 
 1. `GET /crm/v3/object-library/enablement`: the activatable types (appointments, courses, listings,
    services) with whether the account activated them (HubSpot's object library docs:
@@ -14,8 +14,11 @@ One snapshot source (`type_access`, on the definitions cadence) answers it for e
    type's documented read scope); another 400/403/404 makes it NOT_AVAILABLE with HubSpot's message.
 
 Unavailable types are not synced and do not fail the run: SYNC_HEALTH and SYNC_ISSUES give a row per
-type with the reason, and every CRM table's manifest notes them. A scope added to the private app is
-picked up at the next refresh of this source (`HUBSPOT_DEFINITIONS_REFRESH_DAYS`, or a run with refresh).
+type with the reason, and every CRM table's manifest notes them. Being daily, a scope removed (or a type
+deactivated) leaves its types out from that day on instead of failing the sync, and a scope added brings
+them in the next day (the properties snapshot's basis is the readable types, so they are read at once).
+A day's tables read the `type_access` snapshot of the day their `properties` snapshot was taken, never
+fetch one (a day exported before this source existed reports no unavailable type).
 """
 
 from __future__ import annotations
@@ -24,7 +27,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from hubspot_pipeline.hubspot import HubSpotClient, HubSpotRequestError, HubSpotScopeError
+from hubspot_pipeline.hubspot import (
+    HubSpotClient,
+    HubSpotRequestError,
+    HubSpotScopeError,
+    HubSpotTransientError,
+)
 from hubspot_pipeline.sync.object_types import CUSTOM_READ_SCOPE, STANDARD_OBJECT_TYPES, ObjectTypeInfo
 
 ENABLEMENT_PATH = "/crm/v3/object-library/enablement"
@@ -93,8 +101,8 @@ def fetch_type_access(
 def _enablement(client: HubSpotClient) -> dict[str, bool]:
     try:
         body = client.get(ENABLEMENT_PATH)
-    except (HubSpotRequestError, HubSpotScopeError):
-        return {}  # the probe of step 2 decides for every type
+    except (HubSpotRequestError, HubSpotScopeError, HubSpotTransientError):
+        return {}  # informational only: the probe of step 2 decides for every type
     found = body.get("enablementByObjectTypeId") if isinstance(body, Mapping) else None
     return {str(k): bool(v) for k, v in (found or {}).items()}
 

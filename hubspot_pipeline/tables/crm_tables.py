@@ -29,7 +29,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from hubspot_pipeline.store import Column
-from hubspot_pipeline.sync.definitions import present_types
+from hubspot_pipeline.sync.definitions import candidate_types, present_types
 from hubspot_pipeline.sync.index import TIMESTAMP
 from hubspot_pipeline.sync.index_reader import AsOfBatch, IndexReader
 from hubspot_pipeline.sync.object_types import NOT_EXPORTED_NOTE, ObjectTypeInfo
@@ -63,8 +63,8 @@ def check_selection(ctx: ExportContext) -> None:
     property the account does not have; checked against the whole snapshot, so a backfilled day
     accepts a property created after it."""
     if not ctx.selection.selects_everything:
-        definitions = ctx.snapshot("properties").data
-        ctx.selection.check(present_types(ctx.snapshot("schemas").data, definitions), definitions)
+        definitions, schemas = ctx.snapshot("properties").data, ctx.snapshot("schemas").data
+        ctx.selection.check(present_types(schemas, definitions), definitions, candidate_types(schemas))
 
 
 def object_types(ctx: ExportContext) -> list[ObjectTypeInfo]:

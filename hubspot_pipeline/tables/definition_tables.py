@@ -28,10 +28,16 @@ def object_types(ctx: ExportContext) -> list[ObjectTypeInfo]:
 
 
 def unavailable_types(ctx: ExportContext) -> list[tuple[ObjectTypeInfo, Unavailable]]:
-    """The candidate object types the token cannot sync (`sync.type_access`), with why, in type order."""
-    missing = unavailable(ctx.snapshot("type_access").data)
+    """The candidate object types the token could not sync on the day the day's properties were read
+    (`sync.type_access`), with why, in type order. Never fetches: a day exported before that source
+    existed has no such snapshot and reports none."""
+    access = ctx.state.load(ctx.snapshot("properties").day, "type_access")
+    missing = unavailable(access.data if access is not None else None)
+    present = {t.type_id for t in object_types(ctx)}
     return [
-        (t, missing[t.type_id]) for t in candidate_types(ctx.snapshot("schemas").data) if t.type_id in missing
+        (t, missing[t.type_id])
+        for t in candidate_types(ctx.snapshot("schemas").data)
+        if t.type_id in missing and t.type_id not in present
     ]
 
 
