@@ -185,14 +185,19 @@ def test_a_day_exported_before_the_probe_existed_reports_no_type_and_calls_nothi
         synced.dest.put_bytes(key, saved)
 
 
-def test_a_custom_object_named_like_a_standard_type_keeps_its_name() -> None:
+def test_a_custom_object_named_like_a_standard_type_goes_by_its_fully_qualified_name() -> None:
     schema = {"id": "91", "objectTypeId": "2-91", "name": "project", "fullyQualifiedName": "p1_project",
               "labels": {"singular": "Project", "plural": "Projects"}}  # fmt: skip
     types = {t.type_id: t for t in candidate_types([schema])}
-    assert (types["2-91"].name, types["2-91"].table_suffix) == ("projects", "PROJECTS")
-    assert (types["0-970"].name, types["0-970"].singular) == ("projects_0_970", "project_0_970")
-    assert types["0-970"].table_suffix == "PROJECTS_0_970"
-    assert types["0-14"].name == "quotes"  # the others keep their names
+    assert (types["2-91"].name, types["2-91"].singular, types["2-91"].table_suffix) == (
+        "p1_project",
+        "p1_project",
+        "P1_PROJECT",
+    )
+    assert (types["0-970"].name, types["0-970"].table_suffix) == ("projects", "PROJECTS")
+    other = {**schema, "id": "92", "objectTypeId": "2-92", "name": "boat", "fullyQualifiedName": "p1_boat",
+             "labels": {"singular": "Boat", "plural": "Boats"}}  # fmt: skip
+    assert {t.name for t in candidate_types([other]) if t.custom} == {"boats"}  # the others keep theirs
 
 
 class _Labels:

@@ -115,26 +115,22 @@ def fetch_account(client: HubSpotClient, deps: Mapping[str, Any]) -> dict:
 def candidate_types(schemas: list[dict]) -> list[ObjectTypeInfo]:
     """HubSpot's standard types, then the account's live custom objects by id.
 
-    A custom object may carry a name HubSpot later gave a standard type (a custom "projects" made
-    before HubSpot's projects, 0-970): the custom object keeps its name, and with it its OBJECTS_<PLURAL>
-    table and sync settings key; the standard type is then known by its name and id
-    (`projects_0_970`, OBJECTS_PROJECTS_0_970), so each table and key names one type."""
+    A custom object named like a standard type (a custom "projects" beside HubSpot's projects, 0-970)
+    is known by its fully qualified name instead (`p<portal>_project`, OBJECTS_P<portal>_PROJECT), so
+    each OBJECTS_<PLURAL> table and sync settings key names one type and the standard types' names
+    never depend on the account."""
     custom = sorted(
         (custom_object_type(s) for s in schemas if not s.get("archived")),
         key=lambda t: _numeric_first(t.type_id),
     )
-    taken = {n.lower() for t in custom for n in (t.name, t.singular)}
-    standard = [
-        dataclasses.replace(t, name=_qualified(t.name, t.type_id), singular=_qualified(t.singular, t.type_id))
+    taken = {n for t in STANDARD_OBJECT_TYPES for n in (t.name, t.singular)}
+    custom = [
+        dataclasses.replace(t, name=t.fully_qualified_name.lower(), singular=t.fully_qualified_name.lower())
         if {t.name, t.singular} & taken
         else t
-        for t in STANDARD_OBJECT_TYPES
+        for t in custom
     ]
-    return [*standard, *custom]
-
-
-def _qualified(name: str, type_id: str) -> str:
-    return f"{name}_{type_id.replace('-', '_')}"
+    return [*STANDARD_OBJECT_TYPES, *custom]
 
 
 def available_types(schemas: list[dict], access: Mapping[str, Any] | None) -> list[ObjectTypeInfo]:
