@@ -81,12 +81,15 @@ def day_run(sb: Sandbox, root: str, day: date, k: int, settings: IncrementalSett
         measure(table, lambda t=table: export_spec(context(), SPECS[t]))
     ctx = context()
     plan = sync_plan(*(ctx.snapshot(s).data for s in ("schemas", "properties", "association_labels")))
-    outcome = measure(
-        "crm_index",
-        lambda: sync_index(
+
+    def crm_index() -> Any:
+        synced = sync_index(
             ctx.destination, ctx.as_of, run_id, lambda: client, lambda: plan, settings=settings
-        ),
-    )
+        )
+        ctx.snapshot("other_objects")  # as the asset does: the types read outside the objects API
+        return synced
+
+    outcome = measure("crm_index", crm_index)
     for spec in TABLES:
         if spec.name not in SYNC_DEFINITION_TABLES:
             measure(spec.name, lambda s=spec: export_spec(context(), s))

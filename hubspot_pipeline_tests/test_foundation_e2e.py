@@ -20,6 +20,7 @@ import pyarrow as pa
 import pytest
 
 from hubspot_pipeline.store import open_destination, read_manifest, read_table
+from hubspot_pipeline.sync.other_types import OTHER_TYPES
 from hubspot_pipeline_tests.sandbox_session import served_types
 from hubspot_sandbox import Sandbox, SandboxConfig
 
@@ -164,7 +165,7 @@ def test_type_and_property_definitions_match_the_sandbox(dest, sandbox: Sandbox)
     got_types = rows(read_table(dest, DAY, "OBJECT_AND_EVENT_TYPE_DEFINITIONS"), "TYPEID", "KIND", "ISCUSTOM")
     assert {(t, k, c) for t, k, c in got_types if k == "OBJECT"} == {
         (t.type_id, "OBJECT", text(t.custom)) for t in types
-    }
+    } | {(t.type_id, "OBJECT", "false") for t in OTHER_TYPES}
     assert sum(t.custom for t in types) >= 2
 
     expected = set()
@@ -172,6 +173,11 @@ def test_type_and_property_definitions_match_the_sandbox(dest, sandbox: Sandbox)
         for archived in (False, True):
             for p in sandbox.account.property_definitions(t.type_id, archived=archived):
                 expected.add((t.type_id, p["name"], p["type"], p["fieldType"], text(archived)))
+    expected |= {
+        (o.type_id, p["name"], p["type"], p["fieldType"], "false")
+        for o in OTHER_TYPES
+        for p in o.property_definitions()
+    }
     got = rows(
         read_table(dest, DAY, "PROPERTY_DEFINITIONS"), "OBJECTTYPEID", "NAME", "TYPE", "FIELDTYPE", "ARCHIVED"
     )

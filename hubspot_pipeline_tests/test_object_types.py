@@ -19,9 +19,11 @@ from hubspot_pipeline.sync.definitions import (
     fetch_association_labels,
     fetch_schemas,
     fetch_type_access,
+    present_types,
 )
 from hubspot_pipeline.sync.index import load_manifest
 from hubspot_pipeline.sync.object_types import CUSTOM_READ_SCOPE, STANDARD_OBJECT_TYPES
+from hubspot_pipeline.sync.other_types import OTHER_TYPES, UNREACHABLE_TYPES
 from hubspot_pipeline.sync.snapshots import PREFIX as SNAPSHOTS
 from hubspot_pipeline.sync.type_access import required_scopes
 from hubspot_pipeline.tables.export import export_spec
@@ -36,6 +38,7 @@ DAY0 = START - timedelta(days=1)
 NEW_TYPES = [t for t in STANDARD_OBJECT_TYPES if t.type_id not in {
     "0-1", "0-2", "0-3", "0-5", "0-7", "0-8", "0-27", "0-46", "0-47", "0-48", "0-49"}]  # fmt: skip
 DEACTIVATED = {"0-410", "0-420"}  # the sandbox's default: courses and listings not activated
+UNREACHABLE = {info.type_id for info, _ in UNREACHABLE_TYPES}  # ads, media bridge, sales documents
 TABLES = (*CRM_TABLES, *HEALTH[1:])
 
 
@@ -70,7 +73,8 @@ def test_every_activated_type_is_exported_with_its_records_and_history(synced: A
     standard = {
         r["TYPEID"]: r["TABLENAME"] for r in definitions if r["KIND"] == "OBJECT" and r["ISCUSTOM"] == "false"
     }
-    assert set(standard) == {t.type_id for t in STANDARD_OBJECT_TYPES} - DEACTIVATED
+    other = {t.type_id for t in OTHER_TYPES}
+    assert set(standard) == {t.type_id for t in STANDARD_OBJECT_TYPES} - DEACTIVATED | other
     assert standard["0-14"] == "OBJECTS_QUOTES" and standard["0-136"] == "OBJECTS_LEADS"
 
 
@@ -98,18 +102,20 @@ def test_associations_of_new_pairs_are_exported_both_ways(synced: Account) -> No
 def test_deactivated_types_are_reported_not_synced(synced: Account) -> None:
     day = START.isoformat()
     reported = synced.unavailable(START)
-    assert set(reported) == DEACTIVATED
-    assert {r["ERRORCATEGORY"] for r in reported.values()} == {"NOT_ACTIVATED"}
-    assert all("activate" in r["HOWTOFIX"] for r in reported.values())
+    assert set(reported) == DEACTIVATED | UNREACHABLE
+    deactivated = {t: r for t, r in reported.items() if t in DEACTIVATED}
+    assert {r["ERRORCATEGORY"] for r in deactivated.values()} == {"NOT_ACTIVATED"}
+    assert all("activate" in r["HOWTOFIX"] for r in deactivated.values())
     health = [
         r for r in read_table(synced.dest, day, "SYNC_HEALTH").to_pylist() if r["STATE"] == "UNAVAILABLE"
     ]
     assert {(r["OBJECTTYPEID"], r["ERRORCATEGORY"], r["RECORDS"]) for r in health} == {
-        (t, "NOT_ACTIVATED", None) for t in DEACTIVATED
+        *((t, "NOT_ACTIVATED", None) for t in DEACTIVATED),
+        *((t, "NOT_AVAILABLE", None) for t in UNREACHABLE),
     }
     notes = " ".join(read_manifest(synced.dest, day, "OBJECTS")["notes"])
     assert "courses (0-410) NOT_ACTIVATED" in notes and "listings (0-420) NOT_ACTIVATED" in notes
-    assert "not in this export" in notes and "marketing emails (0-29)" in notes
+    assert "ads (0-33) NOT_AVAILABLE" in notes and "public read API" in reported["0-33"]["MESSAGE"]
     assert not synced.object_ids(START, "0-410")
 
 
@@ -122,7 +128,7 @@ def test_association_labels_ask_each_unordered_pair_once_and_the_reverse_only_wh
     deps = {name: ctx.snapshot(name).data for name in ("schemas", "properties")}
     sb.reset_calls()
     labels = fetch_association_labels(client, deps)
-    n = len(deps["properties"])
+    n = len(present_types(deps["schemas"], deps["properties"]))  # the objects API's types
     with_types = {(d["fromObjectTypeId"], d["toObjectTypeId"]) for d in labels}
     unordered_with_types = {tuple(sorted(p)) for p in with_types if p[0] != p[1]}
     assert sb.total_calls() == n * (n + 1) // 2 + len(unordered_with_types)
@@ -146,7 +152,7 @@ def test_a_scope_removed_then_added_leaves_its_types_out_then_brings_them_back(t
         account.run(START, TABLES)
         custom = {t.type_id for t in sb.account.object_types() if t.custom}
         reported = account.unavailable(START)
-        assert set(reported) == {"0-14", *custom, *DEACTIVATED}
+        assert set(reported) == {"0-14", *custom, *DEACTIVATED, *UNREACHABLE}
         assert reported["0-14"]["ERRORCATEGORY"] == "MISSING_SCOPES"
         assert "crm.objects.quotes.read" in reported["0-14"]["HOWTOFIX"]
         assert not account.object_ids(START, "0-14")
@@ -157,14 +163,14 @@ def test_a_scope_removed_then_added_leaves_its_types_out_then_brings_them_back(t
         day2 = START + timedelta(days=1)
         sb.advance(1)
         account.run(day2, ("OBJECTS", "SYNC_ISSUES"))
-        assert set(account.unavailable(day2)) == DEACTIVATED
+        assert set(account.unavailable(day2)) == DEACTIVATED | UNREACHABLE
         # the scopes come back: synced from the next day, records and history as HubSpot has them
         account.selection_json = ""
         sb.add_token("pat-app", scopes=everything)
         day3 = day2 + timedelta(days=1)
         sb.advance(1)
         account.run(day3, TABLES)
-        assert set(account.unavailable(day3)) == DEACTIVATED
+        assert set(account.unavailable(day3)) == DEACTIVATED | UNREACHABLE
         assert account.object_ids(day3, "0-14") == _sandbox_ids(sb, "0-14")
 
 
@@ -243,12 +249,14 @@ def test_without_the_enablement_endpoint_the_probe_still_names_the_types_it_cann
         client = HubSpotClient(sb.base_url, TOKEN, rate_limit_per_10s=100_000, sleep=lambda _: None)
         schemas = fetch_schemas(client, {})
         sb.reset_calls()
-        access = fetch_type_access(client, {"schemas": schemas})
+        owners = [{"id": "1", "userId": 7}]
+        access = fetch_type_access(client, {"schemas": schemas, "owners": owners})
         custom = [s for s in schemas if not s.get("archived")]
-        assert sb.total_calls() == len(STANDARD_OBJECT_TYPES) + len(
-            custom
-        )  # the refused call is not HubSpot's
+        # the refused call is not HubSpot's; the other types: one read each, deal splits two, form
+        # submissions none (the forms probe answers for them)
+        other = sum(t.read == "listing" for t in OTHER_TYPES) + 1 + 2  # + sequences + deals, splits
+        assert sb.total_calls() == len(STANDARD_OBJECT_TYPES) + len(custom) + other
     found = type_access.unavailable(access)
-    assert set(found) == DEACTIVATED and access["enablement"] == {}
+    assert set(found) == DEACTIVATED | UNREACHABLE and access["enablement"] == {}
     assert {u.category for u in found.values()} == {"NOT_AVAILABLE"}
     assert "not activated" in found["0-410"].message

@@ -17,7 +17,8 @@ import pytest
 
 from hubspot_pipeline.store import list_tables, open_destination, read_table
 from hubspot_pipeline.sync.object_types import STANDARD_OBJECT_TYPES
-from hubspot_pipeline_tests.sandbox_session import served_types
+from hubspot_pipeline.sync.other_types import OTHER_TYPES, UNREACHABLE_TYPES
+from hubspot_pipeline_tests.sandbox_session import other_objects_rows, served_types
 from hubspot_sandbox import Sandbox, SandboxConfig
 
 pytestmark = pytest.mark.slow
@@ -141,7 +142,7 @@ def test_objects_are_the_records_existing_at_the_end_of_the_day(run: dict, sandb
             alive = not record.archived or record.archived_at.astimezone(UTC) >= end_of_day()
             if created and alive:
                 expected.add((t.type_id, str(record.id)))
-    assert got == expected
+    assert got == expected | other_objects_rows(sandbox)
 
 
 def end_of_day() -> datetime:
@@ -156,11 +157,13 @@ def test_sync_health_figures_are_the_assets_metadata(run: dict) -> None:
         event = instance.get_latest_materialization_event(dg.AssetKey(["hubspot", "sync_health"]))
     assert event is not None and event.asset_materialization is not None
     metadata = event.asset_materialization.metadata
-    names = {t.type_id: t.name for t in STANDARD_OBJECT_TYPES}
+    names = {t.type_id: t.name for t in (*STANDARD_OBJECT_TYPES, *(o.info for o in OTHER_TYPES))}
     expected: dict[str, int] = {}
     rows = read_table(run["dest"], DAY, "SYNC_HEALTH").to_pylist()
     # the types the sandbox has not activated: a row each, with no count, and no figure
-    assert {r["OBJECTTYPEID"] for r in rows if r["RECORDS"] is None} == {"0-410", "0-420"}
+    assert {r["OBJECTTYPEID"] for r in rows if r["RECORDS"] is None} == {"0-410", "0-420"} | {
+        i.type_id for i, _ in UNREACHABLE_TYPES
+    }
     assert not [k for k in metadata if k.startswith(("courses/", "listings/"))]
     for row in (r for r in rows if r["RECORDS"] is not None):
         key = f"{names.get(row['OBJECTTYPEID'], row['OBJECTTYPEID'])}/{row['STATE'].lower()}"

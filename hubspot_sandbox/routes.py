@@ -79,6 +79,7 @@ def _routes() -> list[Route]:
         legacy_definitions,
         legacy_records,
         lists,
+        marketing,
         object_library,
         objects,
         owners,
@@ -139,6 +140,7 @@ def _routes() -> list[Route]:
         *legacy_definitions.routes(Route),
         *legacy_records.routes(Route),
         *object_library.routes(Route),
+        *marketing.routes(Route),
         Route("POST", "/_sandbox/advance", control.advance, scopes(), control=True),
         Route("GET", "/_sandbox/calls", control.calls, scopes(), control=True),
     ]  # fmt: skip
@@ -163,12 +165,13 @@ ROUTES: list[Route] = _routes()
 
 
 def _legacy_keys() -> frozenset[str]:
-    from hubspot_sandbox.endpoints import legacy_definitions, legacy_records, object_library
+    from hubspot_sandbox.endpoints import legacy_definitions, legacy_records, marketing, object_library
 
-    families = (legacy_definitions, legacy_records, object_library)
+    families = (legacy_definitions, legacy_records, object_library, marketing)
     return frozenset(r.key for family in families for r in family.routes(Route))
 
 
 # The endpoint families other than the core ones the pipeline reads from the start (the older endpoints
-# other clients call, and the object library's enablement), each with a golden list of its own.
+# other clients call, the object library's enablement, the marketing and content APIs), each with a
+# golden list of its own.
 LEGACY_ROUTE_KEYS: frozenset[str] = _legacy_keys()

@@ -68,6 +68,8 @@ def sync_crm_index(
         context.log,
         hubspot.incremental(),
     )
+    # the types read outside the objects API: read here, once, so every CRM table projects one snapshot
+    other = ctx.snapshot("other_objects").data
     latest = outcome.manifest.generations[-1] if outcome.manifest.generations else None
     stats = latest.stats if latest is not None else {}
     metadata: dict[str, object] = {
@@ -81,6 +83,7 @@ def sync_crm_index(
         "association_rows": dg.MetadataValue.json(stats.get("association_rows", {})),
         # per type of the last run: changed records, new tombstones, FAILED by category (as SYNC_HEALTH)
         "delta": dg.MetadataValue.json(stats.get("types", {})),
+        "other_type_rows": other.num_rows,
     }
     return dg.MaterializeResult(metadata=metadata)
 

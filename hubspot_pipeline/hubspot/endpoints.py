@@ -62,6 +62,17 @@ ROUTES: tuple[str, ...] = (
     "/settings/v3/users/roles",
     "/account-info/v3/details",
     "/account-info/v3/api-usage/daily/private-apps",
+    "/crm/v3/object-library/enablement",
+    # the export's types served outside the objects API (sync.other_types)
+    "/marketing/v3/emails",
+    "/marketing/v3/campaigns",
+    "/cms/v3/pages/landing-pages",
+    "/cms/v3/pages/site-pages",
+    "/cms/v3/blogs/posts",
+    "/marketing/v3/forms",
+    "/form-integrations/v1/submissions/forms/{formGuid}",
+    "/automation/v4/sequences",
+    "/crm/v3/objects/deals/splits/batch/read",
 )
 
 _PLACEHOLDER = re.compile(r"^\{\w+\}$")

@@ -13,6 +13,7 @@ from typing import Any
 from hubspot_pipeline.hubspot import HubSpotClient, HubSpotRequestError
 from hubspot_pipeline.sync import type_access
 from hubspot_pipeline.sync.object_types import STANDARD_OBJECT_TYPES, ObjectTypeInfo, custom_object_type
+from hubspot_pipeline.sync.other_types import OTHER_TYPES, UNREACHABLE_TYPES
 
 
 def _get_if_supported(client: HubSpotClient, path: str, params: Mapping[str, str] | None = None) -> Any:
@@ -32,15 +33,20 @@ def fetch_schemas(client: HubSpotClient, deps: Mapping[str, Any]) -> list[dict]:
 
 def fetch_type_access(client: HubSpotClient, deps: Mapping[str, Any]) -> dict[str, dict[str, object]]:
     """Which candidate types the token can read, and why not the others (`sync.type_access`)."""
-    return type_access.fetch_type_access(client, candidate_types(deps["schemas"]))
+    owners = deps.get("owners") or []  # the users whose sequences the probe may read (none: not probed)
+    users = sorted({str(o["userId"]) for o in owners if o.get("userId") is not None}, key=_numeric_first)
+    return type_access.fetch_type_access(client, candidate_types(deps["schemas"]), users)
 
 
 def fetch_properties(client: HubSpotClient, deps: Mapping[str, Any]) -> dict[str, list[dict]]:
     """Property definitions per present type id, archived ones included (flagged by `archived`).
 
     Only the types `type_access` found readable are asked; one that still answers 400/404 is left out.
+    The export's other types that are readable get the definitions of their fields, at no call
+    (`sync.other_types`).
     """
     out: dict[str, list[dict]] = {}
+    missing = type_access.unavailable(deps["type_access"])
     for info in available_types(deps["schemas"], deps["type_access"]):
         live = _get_if_supported(client, f"/crm/v3/properties/{info.type_id}", {"archived": "false"})
         if live is None:
@@ -50,6 +56,7 @@ def fetch_properties(client: HubSpotClient, deps: Mapping[str, Any]) -> dict[str
         names = {p["name"] for p in props}
         props += [dict(p, archived=True) for p in archived.get("results", []) if p["name"] not in names]
         out[info.type_id] = props
+    out.update({t.type_id: t.property_definitions() for t in OTHER_TYPES if t.type_id not in missing})
     return out
 
 
@@ -140,8 +147,19 @@ def available_types(schemas: list[dict], access: Mapping[str, Any] | None) -> li
 
 
 def present_types(schemas: list[dict], properties: Mapping[str, Any]) -> list[ObjectTypeInfo]:
-    """The object types the account has: those whose properties call answered."""
+    """The objects API's types the account has (those the CRM index syncs): those whose properties
+    call answered."""
     return [t for t in candidate_types(schemas) if t.type_id in properties]
+
+
+def export_types(schemas: list[dict], properties: Mapping[str, Any]) -> list[ObjectTypeInfo]:
+    """Every object type the export holds: the present ones, then the readable other types."""
+    return [*present_types(schemas, properties), *(t.info for t in OTHER_TYPES if t.type_id in properties)]
+
+
+def known_types(schemas: list[dict]) -> list[ObjectTypeInfo]:
+    """Every type the export knows of, readable or not: the sync settings may name any of them."""
+    return [*candidate_types(schemas), *(t.info for t in OTHER_TYPES), *(i for i, _ in UNREACHABLE_TYPES)]
 
 
 def _numeric_first(value: str) -> tuple:

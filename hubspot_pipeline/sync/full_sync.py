@@ -47,7 +47,7 @@ from hubspot_pipeline.hubspot import HubSpotClient
 from hubspot_pipeline.hubspot.paging import cursor_pages
 from hubspot_pipeline.store import Destination
 from hubspot_pipeline.sync import failed_records
-from hubspot_pipeline.sync.definitions import candidate_types, present_types
+from hubspot_pipeline.sync.definitions import known_types, present_types
 from hubspot_pipeline.sync.events import ACTIVITY_PROPERTIES
 from hubspot_pipeline.sync.failed_records import FailureLog
 from hubspot_pipeline.sync.full_sync_progress import (
@@ -115,7 +115,7 @@ def sync_plan(
     the records whose events are read) unless the settings exclude them by name.
     """
     present_all = present_types(schemas, properties)
-    selection.check(present_all, properties, candidate_types(schemas))
+    selection.check(present_all, properties, known_types(schemas))
     types = [t for t in present_all if selection.syncs(t)]
     live = {t.type_id: [p for p in properties[t.type_id] if not p.get("archived")] for t in types}
     names = {

@@ -97,19 +97,6 @@ STANDARD_OBJECT_TYPES: tuple[ObjectTypeInfo, ...] = tuple(
 )  # fmt: skip
 CUSTOM_READ_SCOPE = "crm.objects.custom.read"
 
-# Types HubSpot's export lists that HubSpot serves outside the objects API; OBJECTS' manifest names them.
-NOT_EXPORTED_TYPES: tuple[tuple[str, str], ...] = (
-    ("0-25", "landing pages"), ("0-28", "forms"), ("0-15", "form submissions"), ("0-29", "marketing emails"),
-    ("0-35", "campaigns"), ("0-38", "site pages"), ("0-39", "blog posts"), ("0-58", "sequences"),
-    ("0-72", "deal splits"), ("0-30", "ad accounts"), ("0-31", "ad campaigns"), ("0-32", "ad groups"),
-    ("0-33", "ads"), ("0-57", "media bridge"), ("0-83", "sales documents"),
-)  # fmt: skip
-NOT_EXPORTED_NOTE = (
-    "types HubSpot serves outside the objects API are not in this export (no reader yet, or no API a "
-    "private app can use; README, Object types): "
-    + ", ".join(f"{name} ({tid})" for tid, name in NOT_EXPORTED_TYPES)
-)
-
 
 def custom_object_type(schema: dict) -> ObjectTypeInfo:
     """An ObjectTypeInfo from a schemas-API ObjectSchema."""

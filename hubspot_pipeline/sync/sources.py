@@ -18,14 +18,16 @@ from typing import Any
 from hubspot_pipeline.hubspot import HubSpotClient
 from hubspot_pipeline.sync import definitions as d
 from hubspot_pipeline.sync import event_types as ev
-from hubspot_pipeline.sync import lists
+from hubspot_pipeline.sync import lists, other_objects
+from hubspot_pipeline.sync.other_types import OTHER_TYPES
+from hubspot_pipeline.sync.type_access import unavailable
 
 Fetcher = Callable[[HubSpotClient, Mapping[str, Any]], Any]
 
 SOURCES: dict[str, tuple[tuple[str, ...], Fetcher]] = {
     "account": ((), d.fetch_account),
     "schemas": ((), d.fetch_schemas),
-    "type_access": (("schemas",), d.fetch_type_access),
+    "type_access": (("schemas", "owners"), d.fetch_type_access),
     "properties": (("schemas", "type_access"), d.fetch_properties),
     "association_labels": (("schemas", "properties"), d.fetch_association_labels),
     "owners": ((), d.fetch_owners),
@@ -36,13 +38,16 @@ SOURCES: dict[str, tuple[tuple[str, ...], Fetcher]] = {
     "event_definitions": (("event_types",), ev.fetch_event_definitions),
     "lists": ((), lists.fetch_lists),
     "list_memberships": (("lists",), lists.fetch_list_memberships),
+    # owners: the user ids whose sequences are read
+    "other_objects": (("type_access", "owners"), other_objects.fetch_other_objects),
 }
 
 Basis = Callable[[Mapping[str, Any], Any], Any]
 
 # Sources whose fetcher builds on the latest earlier snapshot: it gets `previous` (that snapshot's data),
-# `previous_<need>` (the data of each of its needs on that snapshot's day), `day` and `refresh_days`.
-INCREMENTAL: frozenset[str] = frozenset({"list_memberships"})
+# `previous_<need>` (the data of each of its needs on that snapshot's day), `day`, `refresh_days` and
+# `selection` (the sync settings: a type they do not sync is not read).
+INCREMENTAL: frozenset[str] = frozenset({"list_memberships", "other_objects"})
 
 
 def object_type_basis(schemas: list[dict], properties: Mapping[str, Any]) -> list[str]:
@@ -52,7 +57,9 @@ def object_type_basis(schemas: list[dict], properties: Mapping[str, Any]) -> lis
 
 
 def _available_basis(deps: Mapping[str, Any], data: Any) -> list[str]:
-    return [t.type_id for t in d.available_types(deps["schemas"], deps["type_access"])]
+    missing = unavailable(deps["type_access"])
+    other = [t.type_id for t in OTHER_TYPES if t.type_id not in missing]
+    return [t.type_id for t in d.available_types(deps["schemas"], deps["type_access"])] + other
 
 
 CADENCE: dict[str, Basis] = {

@@ -88,7 +88,11 @@ class ExportContext:
 
     def _previous(self, source: str, needs: tuple[str, ...]) -> dict[str, object]:
         """What an incremental source builds on (`sources.INCREMENTAL`): its latest earlier snapshot."""
-        found: dict[str, object] = {"day": self.day, "refresh_days": self.definitions_refresh_days}
+        found: dict[str, object] = {
+            "day": self.day,
+            "refresh_days": self.definitions_refresh_days,
+            "selection": self.selection,
+        }
         prev = self.state.load_latest_before(self.day, source)
         if prev is not None:
             found["previous"] = prev.data

@@ -29,10 +29,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from hubspot_pipeline.store import Column
-from hubspot_pipeline.sync.definitions import candidate_types, present_types
+from hubspot_pipeline.sync.definitions import export_types, known_types
 from hubspot_pipeline.sync.index import TIMESTAMP
 from hubspot_pipeline.sync.index_reader import AsOfBatch, IndexReader
-from hubspot_pipeline.sync.object_types import NOT_EXPORTED_NOTE, ObjectTypeInfo
+from hubspot_pipeline.sync.object_types import ObjectTypeInfo
+from hubspot_pipeline.sync.other_objects import ExportReader, OtherObjects
+from hubspot_pipeline.sync.other_types import OTHER_BY_ID
 from hubspot_pipeline.sync.timestamps import iso_ms
 from hubspot_pipeline.sync.type_access import Unavailable
 from hubspot_pipeline.tables import definition_tables
@@ -64,7 +66,7 @@ def check_selection(ctx: ExportContext) -> None:
     accepts a property created after it."""
     if not ctx.selection.selects_everything:
         definitions, schemas = ctx.snapshot("properties").data, ctx.snapshot("schemas").data
-        ctx.selection.check(present_types(schemas, definitions), definitions, candidate_types(schemas))
+        ctx.selection.check(export_types(schemas, definitions), definitions, known_types(schemas))
 
 
 def object_types(ctx: ExportContext) -> list[ObjectTypeInfo]:
@@ -107,6 +109,21 @@ def selection_notes(ctx: ExportContext, types: Sequence[ObjectTypeInfo]) -> list
     return notes
 
 
+def other_type_notes(types: Sequence[ObjectTypeInfo]) -> list[str]:
+    """What the tables of the types read outside the objects API (`sync.other_types`) differ in."""
+    other = [t for t in types if t.type_id in OTHER_BY_ID]
+    if not other:
+        return []
+    names = ", ".join(f"{t.name} ({t.type_id})" for t in other)
+    return [
+        f"{names}: read from their own HubSpot APIs, which serve no property history; each value is as of "
+        "the day's read (a day backfilled before the first read takes the values of the earliest later "
+        "one), and its history row is that value at the record's updatedAt. Fields are properties of "
+        "their API names; fields not listed are kept as JSON in additional_fields; a UUID id's OBJECTID "
+        "is its first 63 bits (the UUID is the id property)"
+    ]
+
+
 def object_columns(spec: TableSpec, names: Sequence[str]) -> list[Column]:
     """OBJECTS_<PLURAL>: the shared columns, then PROPERTY_<NAME> per property (names sorted)."""
     return [*spec.columns, *(Column(PROPERTY_PREFIX + n.upper(), "string") for n in names)]
@@ -145,7 +162,7 @@ def _record_positions(records: pa.Table, object_ids: pa.ChunkedArray) -> np.ndar
 
 def index_reader(ctx: ExportContext) -> IndexReader:
     """The index, which must be synced past the day: a stale one would silently miss its changes."""
-    reader = IndexReader(ctx.destination)
+    reader = ExportReader(ctx.destination, OtherObjects(lambda: ctx.snapshot("other_objects").data))
     if not reader.manifest.synced_past(ctx.as_of):
         mark = iso_ms(reader.manifest.watermark) or "never"
         raise IndexBehindError(
@@ -299,7 +316,7 @@ def objects_tables(ctx: ExportContext) -> list[str]:
 def produce_objects(ctx: ExportContext, spec: TableSpec) -> Iterator[TableData]:
     reader, types = index_reader(ctx), object_types(ctx)
     batches = _batches(ctx, reader, types, spec.columns, _object_arrays)
-    notes = [*selection_notes(ctx, types), NOT_EXPORTED_NOTE]
+    notes = [*selection_notes(ctx, types), *other_type_notes(types)]
     yield TableData(spec.name, spec.columns, batches, spec.primary_key, notes)
     for info in types:
         columns = object_columns(spec, property_names(ctx, info))
@@ -308,7 +325,7 @@ def produce_objects(ctx: ExportContext, spec: TableSpec) -> Iterator[TableData]:
             columns,
             _batches(ctx, reader, [info], columns, _wide_arrays, values=True),
             spec.primary_key,
-            ctx.selection.notes(info, _definition_names(ctx, info)),
+            [*ctx.selection.notes(info, _definition_names(ctx, info)), *other_type_notes([info])],
         )
 
 

@@ -10,7 +10,7 @@ import itertools
 from collections.abc import Iterator
 from typing import Any
 
-from hubspot_pipeline.sync.definitions import candidate_types, present_types
+from hubspot_pipeline.sync.definitions import export_types, known_types
 from hubspot_pipeline.sync.event_types import EventTypeInfo, event_types
 from hubspot_pipeline.sync.object_types import ObjectTypeInfo
 from hubspot_pipeline.sync.timestamps import iso_ms
@@ -23,7 +23,7 @@ BORROWED_NOTE = "definitions taken from the snapshot fetched for {snap_day}, fil
 
 def object_types(ctx: ExportContext) -> list[ObjectTypeInfo]:
     """The object types present in the account as of the day."""
-    types = present_types(ctx.snapshot("schemas").data, ctx.snapshot("properties").data)
+    types = export_types(ctx.snapshot("schemas").data, ctx.snapshot("properties").data)
     return [t for t in types if ctx.created_by_day_end(t.created_at)]
 
 
@@ -36,7 +36,7 @@ def unavailable_types(ctx: ExportContext) -> list[tuple[ObjectTypeInfo, Unavaila
     present = {t.type_id for t in object_types(ctx)}
     return [
         (t, missing[t.type_id])
-        for t in candidate_types(ctx.snapshot("schemas").data)
+        for t in known_types(ctx.snapshot("schemas").data)
         if t.type_id in missing and t.type_id not in present
     ]
 

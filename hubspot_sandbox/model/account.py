@@ -24,6 +24,7 @@ from .library import (
 )
 from .lists import ListState, build_lists
 from .lru import LRU
+from .marketing import Marketing
 from .owners import Directory, build_pipelines, pipeline_dict
 from .properties import (
     PropertyRegistry,
@@ -151,6 +152,9 @@ class Account:
         self._prop_cache: dict[tuple[str, bool, int], list[dict]] = {}
         # (type id, idx) -> the record's context with the values and histories generated for it so far
         self.record_cache: LRU[tuple[str, int], RecordCtx] = LRU(RECORD_CACHE_ITEMS)
+        # Marketing and content assets (emails, pages, forms, ...) and deal splits: streams of their own,
+        # built last, so nothing above draws differently (`marketing.py`).
+        self.marketing = Marketing(self)
 
     # --- construction helpers (also used by advance) -----------------------------------------
 
@@ -225,6 +229,7 @@ class Account:
         for _ in range(days):
             self.record_cache.clear()  # a day's changes reach records' histories and events
             apply_day(self, bulk_update)
+            self.marketing.advance_day(self, self.days_advanced, self.now_ms)  # after the deals' writes
             self.days_advanced += 1
             self.now_ms += DAY_MS
         self.record_cache.clear()

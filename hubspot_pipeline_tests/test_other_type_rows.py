@@ -1,0 +1,90 @@
+"""The export's other types as index-shaped rows: flattening, ids, whole reads' tombstones and the
+projection as of a day (no server: the sandbox end-to-end tests are in test_other_types.py)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pyarrow as pa
+
+from hubspot_pipeline.sync.other_objects import OTHER_SCHEMA, OtherObjects, _merged, _Row, _table
+from hubspot_pipeline.sync.other_types import ADDITIONAL_FIELDS, OTHER_BY_ID, object_id, uuid_object_id
+
+EMAILS, CAMPAIGNS = OTHER_BY_ID["0-29"], OTHER_BY_ID["0-35"]
+T0 = datetime(2026, 5, 10, 12, tzinfo=UTC)
+T1 = datetime(2026, 5, 11, 12, tzinfo=UTC)
+
+
+def test_fields_become_properties_nested_ones_json_and_unlisted_ones_additional_fields() -> None:
+    record = {
+        "id": "178",
+        "name": 'Spring "sale", part 2\nline two \u00e9',
+        "isPublished": True,
+        "from": {"fromName": "Ann", "replyTo": "a@example.com"},
+        "archived": False,
+        "somethingNew": [1, "x"],
+        "createdAt": None,
+    }
+    props = EMAILS.flatten(record)
+    assert props["name"] == record["name"]
+    assert props["isPublished"] == "true" and props["archived"] == "false"
+    assert props["from"] == '{"fromName":"Ann","replyTo":"a@example.com"}'
+    assert props[ADDITIONAL_FIELDS] == '{"somethingNew":[1,"x"]}'
+    assert "createdAt" not in props  # no value, no property (as the CRM index keeps them)
+
+
+def test_a_properties_object_contributes_its_entries() -> None:
+    record = {
+        "id": "0b5f",
+        "properties": {"hs_name": "Launch", "hs_goal": None},
+        "businessUnits": [{"id": 0}],
+    }
+    props = CAMPAIGNS.flatten(record)
+    assert props == {"id": "0b5f", "hs_name": "Launch", "businessUnits": '[{"id":0}]'}
+
+
+def test_object_ids_are_hubspot_ids_or_the_first_63_bits_of_a_uuid() -> None:
+    assert object_id("178938383726") == 178938383726
+    guid = "f1d5a9b2-3c4d-4e5f-8a9b-0c1d2e3f4a5b"
+    assert object_id(guid) == uuid_object_id(guid) == 0xF1D5A9B23C4D4E5F & 0x7FFF_FFFF_FFFF_FFFF
+    assert 0 <= uuid_object_id("not-a-uuid") < 2**63  # hashed, still a valid int64
+
+
+def _rows(*rows: _Row, at: datetime = T0) -> pa.Table:
+    return _table(EMAILS, list(rows), at, at.date())
+
+
+def _live(oid: int, created: str = "2026-05-01T00:00:00.000Z", **props: str) -> _Row:
+    return _Row(oid, created, created, False, None, {"id": str(oid), **props})
+
+
+def test_an_incremental_read_replaces_the_records_it_lists_and_keeps_the_others() -> None:
+    before = _rows(_live(1, name="a"), _live(2, name="b"))
+    after = _merged(before, _rows(_live(3, name="new"), _live(2, name="b2"), at=T1))
+    rows = after.to_pylist()
+    assert after.schema == OTHER_SCHEMA and [r["object_id"] for r in rows] == [1, 2, 3]
+    assert [dict(r["properties"])["name"] for r in rows] == ["a", "b2", "new"]
+    assert [r["read_at"] for r in rows] == [T0, T1, T1]  # INGESTEDAT: when each row was last read
+
+
+def test_the_projection_as_of_a_day_keeps_created_records_and_drops_earlier_tombstones() -> None:
+    table = _rows(
+        _live(1, "2026-05-01T00:00:00.000Z", name="a"),
+        _live(2, "2026-05-20T00:00:00.000Z", name="created later"),
+        _Row(3, "2026-05-01T00:00:00.000Z", "2026-05-01T00:00:00.000Z", True, "2026-05-09T00:00:00.000Z", {}),
+        _Row(4, "2026-05-01T00:00:00.000Z", "2026-05-01T00:00:00.000Z", True, "2026-05-15T00:00:00.000Z", {}),
+    )
+    other = OtherObjects(lambda: table)
+    as_of = datetime(2026, 5, 11, tzinfo=UTC)
+    assert other.as_of_ids("0-29", as_of).tolist() == [1, 4]  # 4 was deleted after the day
+    assert other.tombstones_before("0-29", as_of) == 1
+    (batch,) = other.as_of_batches("0-29", as_of, values=True, history=True)
+    assert batch.records.column("object_id").to_pylist() == [1, 4]
+    assert batch.records.column("ingested_at").to_pylist() == [T0, T0]
+    assert batch.values is not None and batch.history is not None
+    assert batch.values.to_pylist() == [
+        {"object_id": 1, "name": "id", "value": "1", "timestamp": datetime(2026, 5, 1, tzinfo=UTC)},
+        {"object_id": 1, "name": "name", "value": "a", "timestamp": datetime(2026, 5, 1, tzinfo=UTC)},
+    ]
+    assert batch.history.column("name").to_pylist() == ["id", "name"]
+    assert list(other.as_of_batches("0-35", as_of)) == []
