@@ -5,6 +5,7 @@ the combined tables and SYNC_HEALTH, a day of changes read incrementally, and a 
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 from collections.abc import Iterator
 from datetime import date, timedelta
@@ -130,3 +131,16 @@ def test_a_listing_larger_than_a_page_reads_only_the_changes(
         rows = read_table(account.dest, START.isoformat(), "OBJECTS_MARKETING_EMAILS").to_pylist()
         names = {r["PROPERTY_ID"]: r["PROPERTY_NAME"] for r in rows}
         assert names == {e["id"]: e["name"] for e in sb.account.marketing.records("marketing_emails")}
+
+
+def test_a_type_the_sync_settings_leave_out_is_not_read(tmp_path: Path) -> None:
+    with Sandbox(SandboxConfig(seed=5, scale="tiny", token=TOKEN, start_date=START)) as sb:
+        account = Account(sb, LocalDestination(tmp_path / "store"))
+        account.selection_json = json.dumps({"object_types": {"campaigns": {"sync": False}}})
+        sb.reset_calls()
+        account.run(DAY0, TABLES)
+        assert sb.calls["GET /marketing/v3/campaigns"] == 1  # the daily probe only
+        assert not account.object_ids(DAY0, "0-35")
+        assert account.object_ids(DAY0, "0-29") == other_type_ids(sb)["0-29"]
+        notes = " ".join(read_manifest(account.dest, DAY0.isoformat(), "OBJECTS")["notes"])
+        assert "campaigns (0-35)" in notes  # "object types not synced (sync settings)"
