@@ -3,11 +3,21 @@ projection as of a day (no server: the sandbox end-to-end tests are in test_othe
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pyarrow as pa
+import pytest
 
-from hubspot_pipeline.sync.other_objects import OTHER_SCHEMA, OtherObjects, _merged, _Row, _table
+from hubspot_pipeline.hubspot import HubSpotError
+from hubspot_pipeline.sync.other_objects import (
+    OTHER_SCHEMA,
+    OtherObjects,
+    _merged,
+    _Row,
+    _table,
+    fetch_other_objects,
+)
 from hubspot_pipeline.sync.other_types import ADDITIONAL_FIELDS, OTHER_BY_ID, object_id, uuid_object_id
 
 EMAILS, CAMPAIGNS = OTHER_BY_ID["0-29"], OTHER_BY_ID["0-35"]
@@ -88,3 +98,23 @@ def test_the_projection_as_of_a_day_keeps_created_records_and_drops_earlier_tomb
     ]
     assert batch.history.column("name").to_pylist() == ["id", "name"]
     assert list(other.as_of_batches("0-35", as_of)) == []
+
+
+class _Answers:
+    """A client whose listings answer `pages` for one path and nothing anywhere else."""
+
+    def __init__(self, path: str, pages: list[list[dict]]) -> None:
+        self.path, self.pages = path, pages
+
+    def paginate(self, path: str, params: object = None, *, page_size: int = 100) -> Iterator[list[dict]]:
+        yield from (self.pages if path == self.path else [[]])
+
+    def post(self, path: str, body: object) -> dict:
+        return {"results": []}
+
+
+def test_a_record_without_an_id_fails_the_read_naming_the_type_and_nothing_is_returned() -> None:
+    client = _Answers("/marketing/v3/emails", [[{"name": "no id"}]])
+    rows = fetch_other_objects(client, {"type_access": {}, "owners": []})  # type: ignore[arg-type]
+    with pytest.raises(HubSpotError, match=r"marketing_emails \(0-29\): /marketing/v3/emails answered"):
+        list(rows.batches)

@@ -39,7 +39,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from hubspot_pipeline.hubspot import HubSpotClient, SearchWindowExceeded
+from hubspot_pipeline.hubspot import HubSpotClient, HubSpotError, SearchWindowExceeded
 from hubspot_pipeline.store import Destination
 from hubspot_pipeline.sync.index import HISTORY_SCHEMA, TIMESTAMP
 from hubspot_pipeline.sync.index_reader import AsOfBatch, IndexReader
@@ -96,9 +96,7 @@ def fetch_other_objects(client: HubSpotClient, deps: Mapping[str, Any]) -> Rows:
     previous: pa.Table | None = deps.get("previous")
     if previous is not None and previous.schema.names != OTHER_SCHEMA.names:
         previous = None
-    users = sorted(
-        {str(o["userId"]) for o in deps.get("owners") or [] if o.get("userId") is not None}, key=int
-    )
+    users = sorted({str(o["userId"]) for o in deps.get("owners") or [] if o.get("userId") is not None})
     now = datetime.now(UTC)
     day: date = deps.get("day") or now.date()
     run = _Run(client, now, day, max(1, int(deps.get("refresh_days") or 1)), users)
@@ -113,7 +111,15 @@ def fetch_other_objects(client: HubSpotClient, deps: Mapping[str, Any]) -> Rows:
                 continue
             is_mark = pc.less(held.column("object_id"), 0)
             before, marker = held.filter(pc.invert(is_mark)), _Marker.of(held.filter(is_mark))
-            read = _READERS[spec.read](run, spec, before, marker)
+            try:
+                read = _READERS[spec.read](run, spec, before, marker)
+            except (KeyError, TypeError, ValueError) as exc:
+                # the snapshot is saved only whole, so nothing of the day is written
+                raise HubSpotError(
+                    f"{spec.info.name} ({spec.type_id}): {spec.path} answered a record without the fields "
+                    f"its reader needs ({exc!r}); the day's snapshot of these types was not saved",
+                    endpoint=spec.path,
+                ) from exc
             run.done[spec.type_id] = read.rows
             after = _Marker(run.day if read.whole else marker.whole_day or run.day, read.mark or marker.mark)
             yield from after.row(spec.type_id, run.now).to_batches()
