@@ -1,8 +1,10 @@
-"""Events over HTTP: the daily run finds every occurrence of the day while asking only about records with
-activity that day; the backfill mode stops at its budget and resumes without duplicates."""
+"""Events over HTTP: the daily run finds every occurrence of the day with one windowed read per
+event-bearing type (not one per record); the backfill mode stops at its budget and resumes without
+duplicates."""
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
@@ -11,13 +13,14 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from hubspot_pipeline.hubspot import HubSpotClient
+from hubspot_pipeline.hubspot import HubSpotClient, HubSpotError
 from hubspot_pipeline.store import LocalDestination, read_table
-from hubspot_pipeline.sync.events_backfill import load_progress, run_backfill
+from hubspot_pipeline.sync.events import PAGE_SIZE, event_bearing_types, event_row
+from hubspot_pipeline.sync.events_backfill import PROGRESS_KEY, load_progress, run_backfill
 from hubspot_pipeline.sync.full_sync import sync_plan
-from hubspot_pipeline.sync.index_reader import IndexReader
 from hubspot_pipeline.sync.index_sync import sync_index
 from hubspot_pipeline.tables.context import ExportContext
+from hubspot_pipeline.tables.definition_tables import account_event_types, object_types
 from hubspot_pipeline.tables.export import export_spec
 from hubspot_pipeline.tables.registry import SPECS
 from hubspot_sandbox import Sandbox, SandboxConfig
@@ -61,7 +64,7 @@ def occurrences(sb: Sandbox, start: datetime | None = None, end: datetime | None
     return out
 
 
-def test_daily_events_are_complete_and_ask_only_about_active_records(
+def test_daily_events_are_complete_with_one_read_per_event_bearing_type(
     sandbox: Sandbox, tmp_path: Path
 ) -> None:
     dest, ctx = synced(sandbox, tmp_path)
@@ -72,14 +75,15 @@ def test_daily_events_are_complete_and_ask_only_about_active_records(
     expected = occurrences(sandbox, start, end)
     assert len(expected) > 5, "the sandbox's day has events"
     active = {(e["object_type_id"], int(e["objectId"])) for e in expected.values()}
-    records = sum(
-        len(sandbox.account.record_ids(t, archived=False, after=None, limit=10**9)) for t in ("0-1", "0-2")
-    )
-    assert len(active) < records / 2, "only a minority of records had activity on the day"
+    asked = event_bearing_types(object_types(ctx), ctx.snapshot("properties").data, account_event_types(ctx))
+    assert {"0-1", "0-2"} <= set(asked) and len(asked) < len(active)
 
     sandbox.reset_calls()
     outcome = export_spec(context(sandbox, dest, DAY, "run-events-2"), SPECS["EVENTS"])
-    assert sandbox.calls[EVENTS_CALL] == len(active), "one call per record with activity, none for the rest"
+    pages = {t: max(1, -(-len(sandbox.account.type_events(t, None, start, end)) // PAGE_SIZE)) for t in asked}
+    assert sandbox.calls[EVENTS_CALL] == sum(pages.values()), (
+        "a page per 100 occurrences per type, no record asked"
+    )
 
     table = read_table(dest, DAY.isoformat(), "EVENTS")
     got = dict(zip(table.column("ID").to_pylist(), table.column("OCCURREDAT").to_pylist(), strict=True))
@@ -108,19 +112,47 @@ def test_backfill_stops_at_its_budget_and_resumes_without_duplicates(
     sandbox: Sandbox, tmp_path: Path
 ) -> None:
     dest, _ = synced(sandbox, tmp_path)
-    now = sandbox.account.now
-    reader = IndexReader(dest)
-    by_type = [(t, lambda t=t: reader.as_of_ids(t, now).tolist()) for t in ("0-1", "0-2")]
+    types = ["0-1", "0-2"]
+    every = occurrences(sandbox)
+    pages = sum(max(1, -(-len(sandbox.account.type_events(t)) // PAGE_SIZE)) for t in types)
+    assert pages < len(every) / 50, "a page per 100 occurrences, not a call per record"
     sandbox.reset_calls()
-    first = run_backfill(dest, HubSpotClient(sandbox.base_url, TOKEN), by_type, max_calls=7, flush_records=3)
-    assert not first.done
-    assert first.calls <= 7 and sandbox.calls[EVENTS_CALL] == first.calls
-    assert load_progress(dest).after_id is not None
-    second = run_backfill(dest, HubSpotClient(sandbox.base_url, TOKEN), by_type, max_calls=100_000)
+    client = HubSpotClient(sandbox.base_url, TOKEN)
+    first = run_backfill(dest, client, types, max_calls=3, flush_pages=2)
+    assert not first.done and first.calls == 3 == sandbox.calls[EVENTS_CALL]
+    saved = load_progress(dest)
+    assert saved.type_id == "0-1" and saved.after_time is not None and saved.after_ids
+    assert first.events == saved.events == 3 * PAGE_SIZE, "every page read is saved, none discarded"
+    second = run_backfill(dest, client, types, max_calls=100_000)
     assert second.done
+    assert first.calls + second.calls <= pages + 1, "the resumed read re-reads at most one page"
     rows = [r for key in load_progress(dest).parts for r in pq.read_table(tmp_path / key).to_pylist()]
     ids = [r["id"] for r in rows]
     assert len(ids) == len(set(ids)), "no event read twice"
-    assert set(ids) == set(occurrences(sandbox)), "every event of every record"
-    again = run_backfill(dest, HubSpotClient(sandbox.base_url, TOKEN), by_type, max_calls=100)
+    assert set(every) <= set(ids), "every event of every live record"
+    again = run_backfill(dest, client, types, max_calls=100)
     assert again.done and again.calls == 0
+
+
+def test_backfill_progress_of_an_older_layout_restarts_its_type(tmp_path: Path) -> None:
+    dest = LocalDestination(tmp_path)
+    old = {"started_at": "2026-11-22T00:00:00.000Z", "type_id": "0-1", "after_id": 7, "records": 3,
+           "done_types": [], "parts": ["_state/events_backfill/part-00000.parquet"], "events": 9}  # fmt: skip
+    dest.put_bytes(PROGRESS_KEY, json.dumps(old).encode())
+    progress = load_progress(dest)
+    assert (progress.type_id, progress.after_time, progress.parts) == ("0-1", None, old["parts"])
+
+
+def test_an_occurrence_without_its_record_fails_naming_the_type_and_field() -> None:
+    good = {
+        "id": "e1",
+        "eventType": "e_visited_page",
+        "objectId": "42",
+        "occurredAt": "2026-11-22T01:02:03.004Z",
+    }
+    assert event_row(good, "0-1")["object_id"] == 42
+    assert event_row({**good, "objectId": None}, "0-1", 7)["object_id"] == 7, "the record asked about"
+    with pytest.raises(HubSpotError, match=r"object type 0-1 came back without a valid objectId"):
+        event_row({**good, "objectId": None}, "0-1")
+    with pytest.raises(HubSpotError, match=r"without a valid occurredAt"):
+        event_row({**good, "occurredAt": ""}, "0-2")

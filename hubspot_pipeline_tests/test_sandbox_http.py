@@ -270,6 +270,42 @@ def _maximum_cases(sb: Sandbox) -> list[tuple[str, str, str, Any, Any]]:
     ]  # fmt: skip
 
 
+def test_events_by_object_type_page_across_records_and_need_the_type(
+    sb: Sandbox, api: requests.Session
+) -> None:
+    """`objectType` without `objectId` answers every record's occurrences of the window, oldest first,
+    in pages of `limit` with offset cursors; `sort=-occurredAt` reverses; no objectType is a 400."""
+    url = f"{sb.base_url}/events/v3/events"
+    window = {
+        "objectType": "contacts",
+        "occurredAfter": "2000-01-01T00:00:00Z",
+        "occurredBefore": sb.account.now.isoformat(),
+    }
+    seen: list[dict] = []
+    params: dict[str, Any] = {**window, "limit": 100}
+    while True:
+        body = api.get(url, params=params).json()
+        assert len(body["results"]) <= 100
+        seen.extend(body["results"])
+        after = body.get("paging", {}).get("next", {}).get("after")
+        if not after:
+            break
+        params["after"] = after
+    truth = sb.account.type_events("0-1", None, dt.datetime(2000, 1, 1, tzinfo=dt.UTC), sb.account.now)
+    assert len(seen) == len(truth) > 100, "more than one page"
+    assert [e["occurredAt"] for e in seen] == sorted(e["occurredAt"] for e in seen)
+    one = next(e for e in seen if e["objectId"] == seen[-1]["objectId"])
+    own = api.get(url, params={**window, "objectId": one["objectId"], "limit": 100}).json()["results"]
+    assert [e for e in seen if e["objectId"] == one["objectId"]] == own, (
+        "the same occurrences as the record's read"
+    )
+    newest = api.get(url, params={**window, "sort": "-occurredAt", "limit": 1}).json()["results"]
+    assert newest == [seen[-1]]
+    body = assert_validation_error(api.get(url, params={"occurredAfter": window["occurredAfter"]}))
+    assert "objectType" in body["message"]
+    assert_validation_error(api.get(url, params={"objectType": "contacts", "objectId": "abc"}))
+
+
 def test_each_page_maximum_is_enforced_with_a_400(sb: Sandbox, api: requests.Session) -> None:
     for name, method, path, over, at in _maximum_cases(sb):
         url = f"{sb.base_url}{path}"

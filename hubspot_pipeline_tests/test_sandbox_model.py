@@ -542,6 +542,30 @@ def test_new_events_bump_activity_and_modified(tiny_week: tuple[Account, Account
     assert fresh >= 6
 
 
+def test_type_wide_events_are_every_records_events(tiny_week: tuple[Account, Account]) -> None:
+    """`type_events` (the objectType-only query) is the union of every record's own read, in time order,
+    for the whole history and for a window of the advanced days, and the event-type filter narrows it."""
+    before, after = tiny_week
+    for type_id in ("0-1", "0-2"):
+        for lo, hi in ((None, None), (before.now, after.now)):
+            per_record = sorted(
+                (ms(o["occurredAt"]), int(o["objectId"]), o["id"])
+                for rid in after.tables[type_id].ids.tolist()
+                for o in after.events(type_id, rid, occurred_after=lo, occurred_before=hi)
+            )
+            wide = after.type_events(type_id, None, lo, hi)
+            assert [(ts, rid) for ts, rid, *_ in wide] == [(ts, rid) for ts, rid, _ in per_record]
+            formatted = {
+                after.event_catalog.occurrence(type_id, rid, seed, ts, kind, serial)["id"]
+                for ts, rid, seed, kind, serial in wide
+            }
+            assert formatted == {i for *_, i in per_record}
+            assert len(wide) > 0 if type_id == "0-1" else True
+    visits = after.type_events("0-1", "e_visited_page", before.now, after.now)
+    assert visits and all(kind == "e_visited_page" for *_, kind, _ in visits)
+    assert after.type_events("0-3") == [], "deals carry no events"
+
+
 def test_bulk_update_shares_one_timestamp(tiny_week: tuple[Account, Account]) -> None:
     _, after = tiny_week
     day_start = after.now_ms - DAY_MS  # the bulk of the last advanced day, between 13:00 and 14:00

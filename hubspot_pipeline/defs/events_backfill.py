@@ -1,4 +1,4 @@
-"""The events backfill job: read every record's whole event history once, within a call budget per run.
+"""The events backfill job: read the account's whole event history once, within a call budget per run.
 
 Run it (Launchpad of `events_backfill`, or `dagster job execute -j events_backfill`) as often as needed:
 each run resumes where the last one stopped. Then re-materialise the EVENTS partitions of past days:
@@ -12,10 +12,9 @@ import dagster as dg
 from hubspot_pipeline.defs.assets import HUBSPOT_POOL
 from hubspot_pipeline.defs.context import export_context
 from hubspot_pipeline.defs.resources import ExportStoreResource, HubSpotResource
-from hubspot_pipeline.sync.events import ACTIVITY_PROPERTIES
+from hubspot_pipeline.sync.events import event_bearing_types
 from hubspot_pipeline.sync.events_backfill import run_backfill
-from hubspot_pipeline.sync.index_reader import IndexReader
-from hubspot_pipeline.tables.definition_tables import object_types
+from hubspot_pipeline.tables.definition_tables import account_event_types, object_types
 
 
 class EventsBackfillConfig(dg.Config):
@@ -31,19 +30,11 @@ def backfill_event_history(
 ) -> None:
     now = datetime.now(UTC)
     ctx = export_context(context, (now - timedelta(days=1)).date(), hubspot, export_store)
-    properties = ctx.snapshot("properties").data
-    types = [
-        t.type_id
-        for t in object_types(ctx)
-        if {p["name"] for p in properties.get(t.type_id, [])} & set(ACTIVITY_PROPERTIES)
-    ]
-    reader = IndexReader(ctx.destination)
-    by_type = [(t, lambda t=t: reader.as_of_ids(t, now).tolist()) for t in types]
-    report = run_backfill(ctx.destination, ctx.client, by_type, config.max_calls)
+    types = event_bearing_types(object_types(ctx), ctx.snapshot("properties").data, account_event_types(ctx))
+    report = run_backfill(ctx.destination, ctx.client, types, config.max_calls)
     context.log.info(
-        "events backfill: %d calls, %d records, %d events this run; %s",
+        "events backfill: %d calls, %d events this run; %s",
         report.calls,
-        report.records,
         report.events,
         "finished" if report.done else "stopped at its budget, run it again to resume",
     )

@@ -13,7 +13,7 @@ from typing import Any
 from hubspot_pipeline.hubspot import HubSpotClient, HubSpotRequestError
 from hubspot_pipeline.sync import type_access
 from hubspot_pipeline.sync.object_types import STANDARD_OBJECT_TYPES, ObjectTypeInfo, custom_object_type
-from hubspot_pipeline.sync.other_types import OTHER_TYPES, UNREACHABLE_TYPES
+from hubspot_pipeline.sync.other_types import OTHER_TYPES, UNREACHABLE_TYPES, sequence_users
 
 
 def _get_if_supported(client: HubSpotClient, path: str, params: Mapping[str, str] | None = None) -> Any:
@@ -33,8 +33,7 @@ def fetch_schemas(client: HubSpotClient, deps: Mapping[str, Any]) -> list[dict]:
 
 def fetch_type_access(client: HubSpotClient, deps: Mapping[str, Any]) -> dict[str, dict[str, object]]:
     """Which candidate types the token can read, and why not the others (`sync.type_access`)."""
-    owners = deps.get("owners") or []  # the users whose sequences the probe may read (none: not probed)
-    users = sorted({str(o["userId"]) for o in owners if o.get("userId") is not None}, key=_numeric_first)
+    users = sequence_users(deps.get("owners"))  # whose sequences the probe may read (none: not probed)
     return type_access.fetch_type_access(client, candidate_types(deps["schemas"]), users)
 
 

@@ -25,6 +25,7 @@ class EventTypeInfo:
     properties: tuple[dict, ...] = field(default=(), compare=False)
     created_at: str | None = None
     updated_at: str | None = None
+    primary_object: str | None = None  # custom events: the record type they attach to, e.g. "CONTACT"
 
     @property
     def table_name(self) -> str:
@@ -62,6 +63,7 @@ def event_types(names: list[str], definitions: list[dict]) -> list[EventTypeInfo
                     properties=tuple(d.get("properties") or ()),
                     created_at=d.get("createdAt"),
                     updated_at=d.get("updatedAt"),
+                    primary_object=d.get("primaryObject"),
                 )
             )
         else:

@@ -1,11 +1,15 @@
-"""The events backfill mode: every record's whole event history, once, within a call budget, resumable.
+"""The events backfill mode: the account's whole event history, once, within a call budget, resumable.
 
-State under `_state/events_backfill/`: `progress.json` (the cursor: object type and last record done,
-the parts written so far, when the backfill began and whether it is done) and `part-<n>.parquet` files
-of EVENT_SCHEMA rows. A record's events go into a part only when all of its pages were read, and the
-cursor moves past a record only when its part is on the store (progress is written after the part), so
-a run stopped by its budget or killed resumes at the first record not yet saved, and nothing is read
-twice. Readers deduplicate by event id all the same.
+Each event-bearing type is read as one windowed query (`occurredBefore` = when the backfill began;
+later events are the daily runs'), oldest first, a page per call. State under `_state/events_backfill/`:
+`progress.json` (the type being read, the newest `occurredAt` saved for it and the ids saved in its
+last millisecond, the parts written, when the backfill began and whether it is done) and `part-<n>.parquet`
+files of EVENT_SCHEMA rows. A part is saved every `flush_pages` pages and when the budget ends, and the
+progress after it, so a run stopped by its budget or killed resumes from the newest saved instant
+(`occurredAfter` 1 ms before it), dropping the ids it saved from there; a part written
+but not yet in the progress is never read. Readers deduplicate by event id all the same. Resuming by
+time, not by the API's paging cursor, keeps working when a cursor expires or records were deleted
+between runs.
 """
 
 from __future__ import annotations
@@ -13,8 +17,8 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, date, datetime, timedelta
 
 import pyarrow as pa
@@ -24,7 +28,7 @@ import pyarrow.parquet as pq
 from hubspot_pipeline.hubspot import HubSpotClient
 from hubspot_pipeline.store import Destination
 from hubspot_pipeline.sync.events import EVENT_SCHEMA, PAGE_SIZE, event_row
-from hubspot_pipeline.sync.timestamps import iso_ms
+from hubspot_pipeline.sync.timestamps import iso_ms, parse_ts
 
 PREFIX = "_state/events_backfill"
 PROGRESS_KEY = f"{PREFIX}/progress.json"
@@ -34,11 +38,11 @@ PROGRESS_KEY = f"{PREFIX}/progress.json"
 class Progress:
     started_at: str | None = None
     type_id: str | None = None  # the type being read; types are read in the order given
-    after_id: int | None = None  # the last record of that type whose events are saved
+    after_time: str | None = None  # the newest occurredAt saved for that type
+    after_ids: list[str] = field(default_factory=list)  # the ids saved at exactly `after_time`
     done_types: list[str] = field(default_factory=list)
     parts: list[str] = field(default_factory=list)
     done: bool = False
-    records: int = 0
     events: int = 0
     calls: int = 0
 
@@ -46,97 +50,75 @@ class Progress:
 @dataclass(frozen=True)
 class BackfillReport:
     calls: int
-    records: int
     events: int
     done: bool
     progress: Progress
 
 
 def load_progress(dest: Destination) -> Progress:
+    """The saved progress; keys of an older layout are dropped (its type restarts: ids dedupe)."""
     raw = dest.get_bytes(PROGRESS_KEY)
-    return Progress(**json.loads(raw)) if raw else Progress()
+    if not raw:
+        return Progress()
+    known = {f.name for f in fields(Progress)}
+    return Progress(**{k: v for k, v in json.loads(raw).items() if k in known})
 
 
 def run_backfill(
-    dest: Destination,
-    client: HubSpotClient,
-    records_by_type: Iterable[tuple[str, Callable[[], Iterable[int]]]],
-    max_calls: int,
-    flush_records: int = 200,
+    dest: Destination, client: HubSpotClient, type_ids: Iterable[str], max_calls: int, flush_pages: int = 50
 ) -> BackfillReport:
-    """Read events record by record until every record is done or `max_calls` would be exceeded.
-
-    `records_by_type` gives, per event-bearing object type in a fixed order, a callable returning its
-    record ids in ascending order.
-    """
+    """Read the event history of `type_ids` (a fixed order) until done or `max_calls` are spent."""
     progress = load_progress(dest)
     if progress.done:
-        return BackfillReport(0, 0, 0, True, progress)
+        return BackfillReport(0, 0, True, progress)
     progress.started_at = progress.started_at or iso_ms(datetime.now(UTC))
-    spent = 0
-    pending: list[dict] = []
-    pending_records = 0
-    cursor = (progress.type_id, progress.after_id)
-
-    def flush() -> None:
-        nonlocal pending, pending_records
-        if pending_records:
-            _save_part(dest, progress, pending, cursor)
-            progress.records += pending_records
-            progress.events += len(pending)
-        pending, pending_records = [], 0
-
-    try:
-        for type_id, ids in records_by_type:
-            if type_id in progress.done_types:
-                continue
-            after = progress.after_id if progress.type_id == type_id else None
-            for object_id in ids():
-                if after is not None and object_id <= after:
-                    continue
-                events, used, complete = _record_history(client, type_id, object_id, max_calls - spent)
-                spent += used
-                if not complete:
-                    flush()
-                    return BackfillReport(spent, progress.records, progress.events, False, progress)
-                pending.extend(events)
-                pending_records += 1
-                cursor = (type_id, object_id)
-                if pending_records >= flush_records:
-                    flush()
-            flush()
-            progress.done_types.append(type_id)
-            progress.type_id, progress.after_id = None, None
-            _write_progress(dest, progress)
-        progress.done = True
+    spent = events = 0
+    for type_id in type_ids:
+        if type_id in progress.done_types:
+            continue
+        if progress.type_id != type_id:
+            progress.type_id, progress.after_time, progress.after_ids = type_id, None, []
+        params: dict[str, str | int] = {"objectType": type_id, "occurredBefore": progress.started_at}
+        if progress.after_time:
+            params["occurredAfter"] = _resume_from(progress.after_time)
+        skip = set(progress.after_ids)
+        rows: list[dict] = []
+        pages = 0
+        while True:
+            if spent >= max_calls:
+                events += _save_part(dest, progress, rows)
+                return _stop(dest, progress, spent, events, done=False)
+            page = client.get("/events/v3/events", {**params, "limit": PAGE_SIZE})
+            spent += 1
+            pages += 1
+            rows.extend(
+                r for r in (event_row(e, type_id) for e in page.get("results", [])) if r["id"] not in skip
+            )
+            after = ((page.get("paging") or {}).get("next") or {}).get("after")
+            if not after:
+                break
+            params["after"] = after
+            if pages % flush_pages == 0:
+                events += _save_part(dest, progress, rows)
+                rows = []
+        events += _save_part(dest, progress, rows)
+        progress.done_types.append(type_id)
+        progress.type_id, progress.after_time, progress.after_ids = None, None, []
         _write_progress(dest, progress)
-        return BackfillReport(spent, progress.records, progress.events, True, progress)
-    finally:
-        flush()
-        progress.calls += spent
-        _write_progress(dest, progress)
+    progress.done = True
+    return _stop(dest, progress, spent, events, done=True)
 
 
-def _record_history(
-    client: HubSpotClient, type_id: str, object_id: int, budget: int
-) -> tuple[list[dict], int, bool]:
-    """One record's events, page by page; incomplete (and discarded) when the budget ends first."""
-    events: list[dict] = []
-    params: dict[str, str | int] = {"objectType": type_id, "objectId": str(object_id), "limit": PAGE_SIZE}
-    used = 0
-    while True:
-        if used >= budget:
-            return [], used, False
-        page = client.get("/events/v3/events", params)
-        used += 1
-        events.extend(event_row(e, type_id, object_id) for e in page.get("results", []))
-        after = ((page.get("paging") or {}).get("next") or {}).get("after")
-        if not after:
-            return events, used, True
-        params["after"] = after
+def _stop(dest: Destination, progress: Progress, spent: int, events: int, done: bool) -> BackfillReport:
+    progress.calls += spent
+    _write_progress(dest, progress)
+    return BackfillReport(spent, events, done, progress)
 
 
-def _save_part(dest: Destination, progress: Progress, rows: list[dict], cursor: tuple) -> None:
+def _save_part(dest: Destination, progress: Progress, rows: list[dict]) -> int:
+    """Save `rows` (oldest first) as the next part, then the progress that lists it; how many rows."""
+    if not rows:
+        return 0
     key = f"{PREFIX}/part-{len(progress.parts):05d}.parquet"
     fd, path = tempfile.mkstemp(suffix=".parquet")
     os.close(fd)
@@ -145,9 +127,22 @@ def _save_part(dest: Destination, progress: Progress, rows: list[dict], cursor: 
         dest.put_file(key, path)
     finally:
         os.unlink(path)
+    newest = max(r["occurred_at"] for r in rows)
+    resume = _resume_from(newest)
+    recent = [r["id"] for r in rows if r["occurred_at"] >= resume]
+    kept = progress.after_ids if progress.after_time and progress.after_time >= resume else []
+    progress.after_ids, progress.after_time = recent + kept, newest
     progress.parts.append(key)
-    progress.type_id, progress.after_id = cursor
+    progress.events += len(rows)
     _write_progress(dest, progress)
+    return len(rows)
+
+
+def _resume_from(newest: str) -> str:
+    """Where a resumed read starts: 1 ms before the newest saved instant, so that the instant is read
+    again whether the API's `occurredAfter` is inclusive or exclusive (the ids saved from there on are
+    dropped)."""
+    return iso_ms(parse_ts(newest) - timedelta(milliseconds=1)) or newest
 
 
 def _write_progress(dest: Destination, progress: Progress) -> None:

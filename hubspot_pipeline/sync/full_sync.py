@@ -48,7 +48,6 @@ from hubspot_pipeline.hubspot.paging import cursor_pages
 from hubspot_pipeline.store import Destination
 from hubspot_pipeline.sync import failed_records
 from hubspot_pipeline.sync.definitions import known_types, present_types
-from hubspot_pipeline.sync.events import ACTIVITY_PROPERTIES
 from hubspot_pipeline.sync.failed_records import FailureLog
 from hubspot_pipeline.sync.full_sync_progress import (
     ASSOCIATION_FILE_ROWS,
@@ -111,17 +110,15 @@ def sync_plan(
     The sync settings (`selection`, checked against the definitions first) leave out the types that
     do not sync, with every pair that involves them, and narrow each type's properties to those to
     fetch: the exported ones, the ones its record filter needs, and the ones the pipeline itself
-    reads (the modified date for UPDATEDAT and the incremental sync, the activity timestamps that pick
-    the records whose events are read) unless the settings exclude them by name.
+    reads (the modified date for UPDATEDAT and the incremental sync) unless the settings exclude it by
+    name.
     """
     present_all = present_types(schemas, properties)
     selection.check(present_all, properties, known_types(schemas))
     types = [t for t in present_all if selection.syncs(t)]
     live = {t.type_id: [p for p in properties[t.type_id] if not p.get("archived")] for t in types}
     names = {
-        t.type_id: selection.fetched(
-            t, (p["name"] for p in live[t.type_id]), (modified_property(t.type_id), *ACTIVITY_PROPERTIES)
-        )
+        t.type_id: selection.fetched(t, (p["name"] for p in live[t.type_id]), (modified_property(t.type_id),))
         for t in types
     }
     present = set(names)

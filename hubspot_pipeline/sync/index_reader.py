@@ -251,21 +251,6 @@ class IndexReader:
         )
         return table.filter(exists).select(["object_id", "created_at", "ingested_at"])
 
-    def history_ids(self, type_id: str, names: list[str], start: datetime, end: datetime) -> np.ndarray:
-        """Sorted ids of the records of a type with a history entry in [start, end) for one of `names`."""
-        condition = (
-            ds.field("name").isin(names)
-            & (ds.field("timestamp") >= pa.scalar(start, TIMESTAMP))
-            & (ds.field("timestamp") < pa.scalar(end, TIMESTAMP))
-        )
-        found = [
-            self._dataset(s.history).to_table(columns=["object_id"], filter=condition).column("object_id")
-            for _, s in self._segments(type_id)
-        ]
-        if not found:
-            return np.array([], dtype=np.int64)
-        return np.unique(np.concatenate([c.to_numpy() for c in found]))
-
     # -- associations ----------------------------------------------------------------------------
 
     def association_batches(self, from_type: str, to_type: str) -> Iterator[pa.RecordBatch]:

@@ -53,6 +53,7 @@ from hubspot_pipeline.sync.other_types import (
     OtherType,
     digest_object_id,
     object_id,
+    sequence_users,
 )
 from hubspot_pipeline.sync.rows import Rows
 from hubspot_pipeline.sync.selection import EVERYTHING, Selection
@@ -96,7 +97,7 @@ def fetch_other_objects(client: HubSpotClient, deps: Mapping[str, Any]) -> Rows:
     previous: pa.Table | None = deps.get("previous")
     if previous is not None and previous.schema.names != OTHER_SCHEMA.names:
         previous = None
-    users = sorted({str(o["userId"]) for o in deps.get("owners") or [] if o.get("userId") is not None})
+    users = sequence_users(deps.get("owners"))
     now = datetime.now(UTC)
     day: date = deps.get("day") or now.date()
     run = _Run(client, now, day, max(1, int(deps.get("refresh_days") or 1)), users)

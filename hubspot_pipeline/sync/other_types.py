@@ -264,3 +264,10 @@ UNREACHABLE_TYPES: tuple[tuple[ObjectTypeInfo, str], ...] = tuple(
          "HubSpot has no public read API for sales documents"),
     )
 )  # fmt: skip
+
+
+def sequence_users(owners: list[dict] | None) -> list[str]:
+    """The user ids sequences are read for (HubSpot lists sequences per user): the owners' users,
+    numeric order."""
+    users = {str(o["userId"]) for o in owners or [] if o.get("userId") is not None}
+    return sorted(users, key=lambda u: (0, int(u), "") if u.isdigit() else (1, 0, u))

@@ -1,7 +1,7 @@
 """Producers of EVENTS and the per-type EVENTS_<NAME> tables: the occurrences of the day.
 
-The day's occurrences are read once (for the records whose activity moved that day, see
-`sync.events`) into the exact-day snapshot `events`, joined with what the backfill mode collected for
+The day's occurrences are read once (one windowed read per event-bearing type, see `sync.events`)
+into the exact-day snapshot `events`, joined with what the backfill mode collected for
 that day, and deduplicated by event id. Events never change, so a day's folder never repeats another's.
 Events of records the sync settings leave out (types not synced, records filtered) are left out, as
 the records are from OBJECTS (`crm_tables.KeptIds`).
@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 
 from hubspot_pipeline.store import Column, read_table
 from hubspot_pipeline.sync.event_types import EventTypeInfo
-from hubspot_pipeline.sync.events import ACTIVITY_PROPERTIES, EVENT_SCHEMA, active_records, event_batches
+from hubspot_pipeline.sync.events import EVENT_SCHEMA, event_batches, event_bearing_types
 from hubspot_pipeline.sync.events_backfill import backfilled_events, covers
 from hubspot_pipeline.sync.index_reader import IndexReader
 from hubspot_pipeline.sync.snapshots import Snapshot
@@ -46,21 +46,17 @@ def day_events(ctx: ExportContext) -> Snapshot:
     if snap is not None:
         return snap
     start = ctx.as_of - timedelta(days=1)
-    records: list[tuple[str, int]] = []
+    types: list[str] = []
     if covers(ctx.destination, ctx.as_of):
         ctx.log.info("the events backfill already read every event of %s", ctx.day)
     else:
-        types = [t.type_id for t in object_types(ctx) if _has_activity(ctx, t.type_id)]
-        records = active_records(IndexReader(ctx.destination), types, ACTIVITY_PROPERTIES, start, ctx.as_of)
-        ctx.log.info("reading the events of %d records with activity on %s", len(records), ctx.day)
+        infos = account_event_types(ctx)
+        types = event_bearing_types(object_types(ctx), ctx.snapshot("properties").data, infos)
+        ctx.log.info("reading the events of %s on %s", ", ".join(types) or "no type", ctx.day)
     fetched_at = iso_ms(datetime.now(UTC)) or ""
-    batches = event_batches(ctx.client, records, start, ctx.as_of)
+    reader = IndexReader(ctx.destination)
+    batches = event_batches(ctx.client, types, start, ctx.as_of, lambda t: reader.as_of_ids(t, ctx.as_of))
     return ctx.state.save_rows(ctx.day, "events", EVENT_SCHEMA, batches, fetched_at)
-
-
-def _has_activity(ctx: ExportContext, type_id: str) -> bool:
-    names = {p["name"] for p in ctx.snapshot("properties").data.get(type_id, [])}
-    return bool(names.intersection(ACTIVITY_PROPERTIES))
 
 
 def _occurrences(ctx: ExportContext) -> tuple[pa.Table, str, list[str]]:

@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 from hubspot_sandbox.context import RequestContext
-from hubspot_sandbox.endpoints.paging import offset_page
+from hubspot_sandbox.endpoints.paging import offset_page, offset_window, window_page
 from hubspot_sandbox.errors import resource_not_found, validation_error
 
 # HubSpot documents no maxima here; these follow its usual defaults (10) and object pages (100).
@@ -30,21 +30,36 @@ def _instant(ctx: RequestContext, name: str) -> dt.datetime | None:
 
 
 def list_occurrences(ctx: RequestContext) -> dict[str, Any]:
-    """One record's events; HubSpot offers no account-wide dump, so objectType and objectId are required."""
+    """Occurrences linked to records of `objectType`, of one record when `objectId` is given too.
+
+    HubSpot's guide documents each filter on its own ("objectType: occurrences linked to records of a
+    specific object", "objectId: ... of a specific record, with objectType") and combined; a query
+    without objectType is answered 400 here (inferred: every documented example names the type)."""
     type_ref, object_id = ctx.arg("objectType"), ctx.arg("objectId")
-    if not type_ref or not object_id or not object_id.isdigit():
-        raise validation_error("objectType and a numeric objectId are required", objectType=[type_ref or ""])
+    if not type_ref:
+        raise validation_error("objectType is required", objectType=[""])
+    if object_id is not None and not object_id.isdigit():
+        raise validation_error("objectId must be a record id", objectId=[object_id])
     object_type = ctx.sandbox.resolve_type(type_ref)
-    occurrences = ctx.account.events(
-        object_type.type_id,
-        int(object_id),
-        event_type=ctx.arg("eventType"),
-        occurred_after=_instant(ctx, "occurredAfter"),
-        occurred_before=_instant(ctx, "occurredBefore"),
-    )
-    if (ctx.arg("sort") or "").startswith("-"):
-        occurrences = occurrences[::-1]
-    return offset_page(ctx, occurrences, OCCURRENCES_DEFAULT_LIMIT, OCCURRENCES_MAX_LIMIT)
+    window = {
+        "event_type": ctx.arg("eventType"),
+        "occurred_after": _instant(ctx, "occurredAfter"),
+        "occurred_before": _instant(ctx, "occurredBefore"),
+    }
+    descending = (ctx.arg("sort") or "").startswith("-")
+    if object_id is not None:
+        occurrences = ctx.account.events(object_type.type_id, int(object_id), **window)
+        return offset_page(ctx, occurrences[::-1] if descending else occurrences,
+                           OCCURRENCES_DEFAULT_LIMIT, OCCURRENCES_MAX_LIMIT)  # fmt: skip
+    found = ctx.account.type_events(object_type.type_id, **window)
+    limit, start = offset_window(ctx, OCCURRENCES_DEFAULT_LIMIT, OCCURRENCES_MAX_LIMIT)
+    ordered = found[::-1] if descending else found
+    catalog = ctx.account.event_catalog
+    rows = [
+        catalog.occurrence(object_type.type_id, rid, seed, ts, kind, serial)
+        for ts, rid, seed, kind, serial in ordered[start : start + limit]
+    ]
+    return window_page(ctx, rows, limit, start, len(found))
 
 
 def event_types(ctx: RequestContext) -> dict[str, Any]:

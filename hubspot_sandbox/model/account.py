@@ -152,6 +152,8 @@ class Account:
         self._prop_cache: dict[tuple[str, bool, int], list[dict]] = {}
         # (type id, idx) -> the record's context with the values and histories generated for it so far
         self.record_cache: LRU[tuple[str, int], RecordCtx] = LRU(RECORD_CACHE_ITEMS)
+        # (type, event type, window, clock, table version) -> that window's occurrences, across records
+        self._type_events: LRU[tuple, list[tuple[int, int, int, str, int]]] = LRU(8)
         # Marketing and content assets (emails, pages, forms, ...) and deal splits: streams of their own,
         # built last, so nothing above draws differently (`marketing.py`).
         self.marketing = Marketing(self)
@@ -649,6 +651,50 @@ class Account:
             and (lo is None or ts >= lo)
             and (hi is None or ts < hi)
         ]
+
+    def type_events(
+        self,
+        object_type_id: str,
+        event_type: str | None = None,
+        occurred_after: dt.datetime | None = None,
+        occurred_before: dt.datetime | None = None,
+    ) -> list[tuple[int, int, int, str, int]]:
+        """Occurrences of every record the type ever held (as `events` answers each of them) in the
+        window, as (occurredAt ms, record id, record seed, event type, serial), ascending by time, then
+        record id, then serial. Generated occurrences lie in [created, updatedAt as generated], so only
+        records whose span meets the window, and records `advance()` gave events, are generated."""
+        table = self._table(object_type_id)
+        lo = None if occurred_after is None else datetime_to_ms(occurred_after)
+        hi = None if occurred_before is None else datetime_to_ms(occurred_before)
+        if not self.event_catalog.has_events(table.type_id):
+            return []
+        key = (table.type_id, event_type, lo, hi, self.now_ms, table.version)
+        return self._type_events.get_or_make(key, lambda: self._make_type_events(table, event_type, lo, hi))
+
+    def _make_type_events(
+        self, table: TypeTable, event_type: str | None, lo: int | None, hi: int | None
+    ) -> list[tuple[int, int, int, str, int]]:
+        base_updated = table.updated.copy()
+        for idx, ov in table.overlay.items():
+            base_updated[idx] = ov.base_updated
+        spans = np.ones(len(table), dtype=bool)
+        if lo is not None:
+            spans &= base_updated >= lo
+        if hi is not None:
+            spans &= table.created < hi
+        added = [idx for idx, ov in table.overlay.items() if ov.events]
+        out = []
+        for idx in np.union1d(np.flatnonzero(spans), np.array(added, dtype=np.int64)).tolist():
+            ctx = self.generator.ctx(table, idx)
+            out.extend(
+                (ts, ctx.id, ctx.seed, kind, serial)
+                for ts, kind, serial in self.generator.record_events(ctx)
+                if (event_type is None or kind == event_type)
+                and (lo is None or ts >= lo)
+                and (hi is None or ts < hi)
+            )
+        out.sort(key=lambda e: (e[0], e[1], e[4]))
+        return out
 
     def account_details(self) -> dict:
         """`/account-info/v3/details` body (§7.6 shape)."""
