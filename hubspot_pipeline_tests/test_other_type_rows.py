@@ -4,12 +4,14 @@ projection as of a day (no server: the sandbox end-to-end tests are in test_othe
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
 from hubspot_pipeline.hubspot import HubSpotError
+from hubspot_pipeline.hubspot.paging import BatchResult
 from hubspot_pipeline.sync.other_objects import (
     OTHER_SCHEMA,
     OtherObjects,
@@ -19,6 +21,7 @@ from hubspot_pipeline.sync.other_objects import (
     fetch_other_objects,
 )
 from hubspot_pipeline.sync.other_types import ADDITIONAL_FIELDS, OTHER_BY_ID, object_id, uuid_object_id
+from hubspot_pipeline.sync.selection import parse_selection
 
 EMAILS, CAMPAIGNS = OTHER_BY_ID["0-29"], OTHER_BY_ID["0-35"]
 T0 = datetime(2026, 5, 10, 12, tzinfo=UTC)
@@ -118,3 +121,126 @@ def test_a_record_without_an_id_fails_the_read_naming_the_type_and_nothing_is_re
     rows = fetch_other_objects(client, {"type_access": {}, "owners": []})  # type: ignore[arg-type]
     with pytest.raises(HubSpotError, match=r"marketing_emails \(0-29\): /marketing/v3/emails answered"):
         list(rows.batches)
+
+
+class _Account:
+    """A scripted client: listings per path (`?archived` for the archived listing), submissions per
+    form, deals and their splits; it notes the params each listing was asked with."""
+
+    def __init__(self) -> None:
+        self.listings: dict[str, list[dict]] = {}
+        self.splits: dict[str, list[dict]] = {}
+        self.failing_deals: set[str] = set()
+        self.asked: dict[str, list[dict]] = {}
+
+    def paginate(
+        self, path: str, params: dict | None = None, *, page_size: int = 100
+    ) -> Iterator[list[dict]]:
+        self.asked.setdefault(path, []).append(dict(params or {}))
+        archived = (params or {}).get("archived") == "true"
+        yield list(self.listings.get(path + ("?archived" if archived else ""), []))
+
+    def paginate_search(self, type_id: str, body: dict, *, page_size: int = 100) -> Iterator[list[dict]]:
+        yield list(self.listings.get("/crm/v3/objects/deals", []))
+
+    def batch(self, path: str, inputs: list[dict], *, chunk: int) -> Iterator[BatchResult]:
+        ids = [i["id"] for i in inputs]
+        yield BatchResult(
+            results=[{"id": d, "splits": self.splits.get(d, [])} for d in ids if d not in self.failing_deals],
+            errors=[
+                {
+                    "category": "RATE_LIMITS",
+                    "message": "try later",
+                    "context": {"ids": sorted(self.failing_deals)},
+                }
+            ],
+        )
+
+    def post(self, path: str, body: object) -> dict:
+        return {"results": []}
+
+
+def _snapshot(client: _Account, day: date, previous: pa.Table | None = None, **deps: object) -> pa.Table:
+    rows = fetch_other_objects(  # type: ignore[arg-type]
+        client, {"type_access": {}, "owners": [], "previous": previous, "day": day, "refresh_days": 7, **deps}
+    )
+    return pa.Table.from_batches(list(rows.batches), schema=OTHER_SCHEMA)
+
+
+def _ids(table: pa.Table, type_id: str) -> list[int]:
+    mine = table.filter(pc.equal(table.column("type_id"), type_id))
+    return sorted(i for i in mine.column("object_id").to_pylist() if i >= 0)
+
+
+SUBMISSIONS = "/form-integrations/v1/submissions/forms/f1"
+MS = 1_778_400_000_000  # 2026-05-10
+
+
+def _submission(conversion: int, at_ms: int) -> dict:
+    return {
+        "conversionId": f"{conversion:08x}-0000-4000-8000-000000000000",
+        "submittedAt": at_ms,
+        "values": [],
+    }
+
+
+def test_forms_of_every_type_are_listed() -> None:
+    client = _Account()
+    _snapshot(client, date(2026, 5, 10))
+    assert {p.get("formTypes") for p in client.asked["/marketing/v3/forms"]} == {
+        "all"
+    }  # HubSpot's default: hubspot only
+
+
+def test_a_submission_listed_late_is_read_and_the_whole_read_drops_deleted_ones() -> None:
+    client = _Account()
+    client.listings["/marketing/v3/forms"] = [{"id": "f1", "name": "Signup", "formType": "flow"}]
+    client.listings[SUBMISSIONS] = [_submission(2, MS), _submission(1, MS - 60_000)]  # newest first
+    day0 = _snapshot(client, date(2026, 5, 10))
+    assert len(_ids(day0, "0-15")) == 2
+    # the next day HubSpot lists one sent 10 minutes before the newest held, and a new one
+    client.listings[SUBMISSIONS] = [_submission(4, MS + 3_600_000), _submission(2, MS), _submission(3, MS - 600_000),
+                                    _submission(1, MS - 60_000)]  # fmt: skip
+    day1 = _snapshot(client, date(2026, 5, 11), day0)
+    assert len(_ids(day1, "0-15")) == 4, "a submission sent in late is read"
+    # one is deleted (a GDPR deletion): kept until the whole read, 7 days after the last
+    client.listings[SUBMISSIONS] = [s for s in client.listings[SUBMISSIONS] if s["submittedAt"] != MS]
+    day2 = _snapshot(client, date(2026, 5, 12), day1)
+    assert len(_ids(day2, "0-15")) == 4
+    day7 = _snapshot(client, date(2026, 5, 17), day2)
+    assert len(_ids(day7, "0-15")) == 3, "the whole read drops the deleted submission"
+
+
+def test_submissions_are_read_when_the_settings_leave_forms_out() -> None:
+    client = _Account()
+    client.listings["/marketing/v3/forms"] = [{"id": "f1", "name": "Signup", "formType": "hubspot"}]
+    client.listings[SUBMISSIONS] = [_submission(1, MS)]
+    selection = parse_selection('{"object_types": {"forms": {"sync": false}}}')
+    snap = _snapshot(client, date(2026, 5, 10), selection=selection)
+    assert _ids(snap, "0-28") == [] and len(_ids(snap, "0-15")) == 1
+
+
+def test_a_deal_whose_splits_read_failed_keeps_the_splits_held_for_it() -> None:
+    client = _Account()
+    stamp = "2026-05-10T08:00:00.000Z"
+    client.listings["/crm/v3/objects/deals"] = [
+        {"id": d, "properties": {"hs_lastmodifieddate": stamp}} for d in ("1", "2")
+    ]
+    client.splits = {"1": [{"id": "101", "createdAt": stamp}], "2": [{"id": "201", "createdAt": stamp}]}
+    day0 = _snapshot(client, date(2026, 5, 10))
+    assert _ids(day0, "0-72") == [101, 201]
+    client.splits = {"1": [{"id": "102", "createdAt": stamp}], "2": []}
+    client.failing_deals = {"2"}
+    day1 = _snapshot(client, date(2026, 5, 11), day0)
+    assert _ids(day1, "0-72") == [102, 201], "deal 1 re-read; deal 2's read failed, its split is kept"
+
+
+def test_history_rows_stop_at_the_moment_and_values_stay_as_read() -> None:
+    edited = _Row(
+        1, "2026-05-01T00:00:00.000Z", "2026-05-11T01:00:00.000Z", False, None, {"id": "1", "name": "b"}
+    )
+    other = OtherObjects(lambda: _rows(edited, at=T1))
+    (batch,) = other.as_of_batches("0-29", datetime(2026, 5, 11, tzinfo=UTC), values=True, history=True)
+    assert batch.values is not None and batch.history is not None
+    assert batch.values.column("value").to_pylist() == ["1", "b"]
+    assert batch.history.num_rows == 0, "edited after the day's end: no history entry in the day"

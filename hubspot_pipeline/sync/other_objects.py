@@ -8,8 +8,8 @@ day's snapshot (`sources.INCREMENTAL`), type by type:
   updated since the type's last read (an hour of overlap for clock skew), live and archived, and keeps
   the other rows as they were;
 - campaigns, listed newest-updated first, are read until the first one already seen;
-- form submissions, newest first per form (archived forms too), are read until the newest one already
-  held;
+- form submissions, newest first per form (archived forms too; forms of every type), are read down to
+  an hour before the newest one already held;
 - deal splits are read for the deals HubSpot's search shows modified since the last read (a split
   edited moves its deal's hs_lastmodifieddate), 100 deals per batch read;
 - a type is read whole when it has no earlier rows, every `refresh_days` days (HUBSPOT_DEFINITIONS_
@@ -24,7 +24,7 @@ longer read are kept as they were, so nothing is lost when the scope comes back.
 
 `OtherObjects` projects the snapshot as of a day in the index reader's batch shape (`AsOfBatch`): the
 values are those of the snapshot, and each value's history row is that value at the record's updatedAt
-(none of these APIs serves history).
+(none of these APIs serves history), left out when that is after the moment.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ import pyarrow.compute as pc
 
 from hubspot_pipeline.hubspot import HubSpotClient, HubSpotError, SearchWindowExceeded
 from hubspot_pipeline.store import Destination
+from hubspot_pipeline.sync.failed_records import batch_failures
 from hubspot_pipeline.sync.index import HISTORY_SCHEMA, TIMESTAMP
 from hubspot_pipeline.sync.index_reader import AsOfBatch, IndexReader
 from hubspot_pipeline.sync.other_types import (
@@ -87,6 +88,7 @@ class _Run:
     refresh_days: int
     users: list[str]
     done: dict[str, pa.Table] = field(default_factory=dict)  # this run's rows per type id
+    read: set[str] = field(default_factory=set)  # the type ids this run read from HubSpot
 
 
 def fetch_other_objects(client: HubSpotClient, deps: Mapping[str, Any]) -> Rows:
@@ -114,6 +116,12 @@ def fetch_other_objects(client: HubSpotClient, deps: Mapping[str, Any]) -> Rows:
             before, marker = held.filter(pc.invert(is_mark)), _Marker.of(held.filter(is_mark))
             try:
                 read = _READERS[spec.read](run, spec, before, marker)
+            except pa.ArrowException as exc:
+                raise HubSpotError(
+                    f"{spec.info.name} ({spec.type_id}): a record {spec.path} answered does not fit the "
+                    f"snapshot's columns ({exc}); the day's snapshot of these types was not saved",
+                    endpoint=spec.path,
+                ) from exc
             except (KeyError, TypeError, ValueError) as exc:
                 # the snapshot is saved only whole, so nothing of the day is written
                 raise HubSpotError(
@@ -122,6 +130,7 @@ def fetch_other_objects(client: HubSpotClient, deps: Mapping[str, Any]) -> Rows:
                     endpoint=spec.path,
                 ) from exc
             run.done[spec.type_id] = read.rows
+            run.read.add(spec.type_id)
             after = _Marker(run.day if read.whole else marker.whole_day or run.day, read.mark or marker.mark)
             yield from after.row(spec.type_id, run.now).to_batches()
             yield from read.rows.to_batches()
@@ -272,39 +281,51 @@ def _read_listing(run: _Run, spec: OtherType, before: pa.Table, marker: _Marker)
 
 def _read_submissions(run: _Run, spec: OtherType, before: pa.Table, marker: _Marker) -> _Read:
     """Per form HubSpot lists (archived ones too: their submissions stay readable), its submissions
-    newest first down to the newest one already held; the submissions of a form no longer listed go
-    with it (as a first read would not see them)."""
-    forms = run.done.get("0-28")
-    form_ids = (
-        [f for f in pc.map_lookup(forms.column("properties"), "id", "first").to_pylist() if f]
-        if forms
-        else []
-    )
+    newest first down to `OVERLAP` before the newest one already held (a submission sent in late, or
+    listed late, is still read), or every submission on the whole-read cadence (deleted ones go); the
+    submissions of a form no longer listed go with it (as a first read would not see them)."""
+    form_ids = _form_ids(run)
     held = pc.map_lookup(before.column("properties"), "form_id", "first")
     before = before.filter(pc.fill_null(pc.is_in(held, pa.array(form_ids, pa.string())), False))
-    newest = _newest_per_form(before)
+    whole = _due_whole(run, marker)
+    newest = {} if whole else _newest_per_form(before)
+    overlap_ms = int(OVERLAP.total_seconds() * 1000)
     rows: list[_Row] = []
     for form_id in form_ids:
         seen = newest.get(form_id)
         path = spec.path.format(form_id=form_id)
         for page in run.client.paginate(path, None, page_size=spec.page_size):
-            fresh = [s for s in page if seen is None or int(s.get("submittedAt") or 0) > seen]
+            fresh = [s for s in page if seen is None or int(s.get("submittedAt") or 0) > seen - overlap_ms]
             rows += [_submission(spec, form_id, s) for s in fresh]
             if len(fresh) < len(page):
                 break
-    return _Read(_merged(before, _table(spec, rows, run.now, run.day)), False)
+    fresh_rows = _table(spec, rows, run.now, run.day)
+    return _Read(fresh_rows, True) if whole else _Read(_merged(before, fresh_rows), False)
+
+
+def _form_ids(run: _Run) -> list[str]:
+    """The forms' ids: this run's forms rows, or (forms not read this run: the sync settings leave
+    them out) HubSpot's form listing, live and archived, read for their ids only."""
+    forms = run.done.get("0-28") if "0-28" in run.read else None
+    if forms is None:
+        spec = OTHER_BY_ID["0-28"]
+        listed = [*_listed(run, spec), *_listed(run, spec, {"archived": "true"})]
+        return list(dict.fromkeys(str(f["id"]) for f in listed if f.get("id")))
+    return [f for f in pc.map_lookup(forms.column("properties"), "id", "first").to_pylist() if f]
 
 
 def _newest_per_form(before: pa.Table) -> dict[str, int]:
+    """The newest submittedAt (epoch ms) held per form id."""
     if before.num_rows == 0:
         return {}
-    forms = pc.map_lookup(before.column("properties"), "form_id", "first").to_pylist()
-    created = pc.cast(before.column("created_at"), pa.int64()).to_pylist()
-    newest: dict[str, int] = {}
-    for form_id, at in zip(forms, created, strict=True):
-        if form_id is not None and at is not None:
-            newest[form_id] = max(at, newest.get(form_id, at))
-    return newest
+    table = pa.table(
+        {
+            "form": pc.map_lookup(before.column("properties"), "form_id", "first"),
+            "at": pc.cast(before.column("created_at"), pa.int64()),
+        }
+    ).drop_null()
+    newest = table.group_by("form").aggregate([("at", "max")])
+    return dict(zip(newest.column("form").to_pylist(), newest.column("at_max").to_pylist(), strict=True))
 
 
 def _submission(spec: OtherType, form_id: str, record: Mapping[str, Any]) -> _Row:
@@ -352,18 +373,20 @@ def _read_splits(run: _Run, spec: OtherType, before: pa.Table, marker: _Marker) 
     stamps = [parse_ts(str(v)) for r in deals if (v := (r.get("properties") or {}).get(MODIFIED))]
     mark = max([*stamps, *([marker.mark] if marker.mark else [])], default=None)
     rows: list[_Row] = []
-    for start in range(0, len(ids), SPLITS_BATCH):
-        inputs = [{"id": d} for d in ids[start : start + SPLITS_BATCH]]
-        answer = run.client.post(spec.path, {"inputs": inputs}) or {}
-        for result in answer.get("results") or []:
+    failed: set[str] = set()
+    for chunk in run.client.batch(spec.path, [{"id": d} for d in ids], chunk=SPLITS_BATCH):
+        failed.update(str(i) for i, _, _ in batch_failures({"errors": chunk.errors}))
+        for result in chunk.results:
             deal = str(result.get("id"))
             rows += [_row(spec, s, deal_id=deal) for s in result.get("splits") or []]
     fresh = _table(spec, rows, run.now, run.day)
     if whole:
         return _Read(fresh, True, mark)
     # the read deals' splits are the whole truth for those deals: earlier splits of theirs not listed went
+    # (a deal whose read failed keeps the splits held for it)
+    answered = pa.array([d for d in ids if d not in failed], pa.string())
     read = pc.fill_null(
-        pc.is_in(pc.map_lookup(before.column("properties"), "deal_id", "first"), pa.array(ids)), False
+        pc.is_in(pc.map_lookup(before.column("properties"), "deal_id", "first"), answered), False
     )
     return _Read(_merged(before.filter(pc.invert(read)), fresh), False, mark)
 
@@ -434,8 +457,14 @@ class OtherObjects:
         yield AsOfBatch(
             records,
             long.select(["object_id", "name", "value", "timestamp"]) if values and long is not None else None,
-            long.select(HISTORY_SCHEMA.names) if history and long is not None else None,
+            _before(long, as_of).select(HISTORY_SCHEMA.names) if history and long is not None else None,
         )
+
+
+def _before(long: pa.Table, as_of: datetime) -> pa.Table:
+    """History rows stamped before `as_of` (a record edited after the day, before the day's read, has
+    its value as of the read but no history entry in the day)."""
+    return long.filter(pc.less(long.column("timestamp"), pa.scalar(as_of, TIMESTAMP)))
 
 
 def _long_values(rows: pa.Table) -> pa.Table:

@@ -222,7 +222,7 @@ OTHER_TYPES: tuple[OtherType, ...] = (
         "https://developers.hubspot.com/docs/api-reference/latest/marketing/forms/guide",
         _fields("id", "name", "formType", "archived:bool", "fieldGroups", "configuration", "displayOptions",
                 "legalConsentOptions", *_TIMES),
-        page_size=50, archived_listing=True,
+        page_size=50, archived_listing=True, params=(("formTypes", "all"),),  # the default is "hubspot" only
     ),
     OtherType(
         _info("0-15", "form_submissions", "form_submission", "Form submission", "Form submissions",
