@@ -10,9 +10,13 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import dagster as dg
 import pyarrow.parquet as pq
 import pytest
+from dagster_aws.s3 import S3Resource
 
+from hubspot_pipeline.defs.events_backfill import events_backfill
+from hubspot_pipeline.defs.resources import ExportStoreResource, HubSpotResource
 from hubspot_pipeline.hubspot import HubSpotClient, HubSpotError
 from hubspot_pipeline.store import LocalDestination, read_table
 from hubspot_pipeline.sync.events import PAGE_SIZE, event_bearing_types, event_row
@@ -156,3 +160,31 @@ def test_an_occurrence_without_its_record_fails_naming_the_type_and_field() -> N
         event_row({**good, "objectId": None}, "0-1")
     with pytest.raises(HubSpotError, match=r"without a valid occurredAt"):
         event_row({**good, "occurredAt": ""}, "0-2")
+
+
+def test_the_backfill_job_reads_the_whole_history_run_after_run(sandbox: Sandbox, tmp_path: Path) -> None:
+    """The Dagster job: each run spends at most max_calls and the next resumes; together they read
+    every event of the event-bearing types (found from the account's definitions)."""
+    hubspot = HubSpotResource(
+        access_token=TOKEN,
+        base_url=sandbox.base_url,
+        rate_limit_per_10s=100_000,
+        pace_file=str(tmp_path / "pace"),
+    )
+    store = ExportStoreResource(export_url=str(tmp_path / "store"), s3=S3Resource())
+    resources = {"hubspot": hubspot, "export_store": store}
+    config = {"ops": {"backfill_event_history": {"config": {"max_calls": 4}}}}
+    with dg.instance_for_test() as instance:
+        runs = 0
+        while not load_progress(LocalDestination(tmp_path / "store")).done:
+            assert runs < 20, "the backfill never finished"
+            sandbox.reset_calls()
+            assert events_backfill.execute_in_process(
+                run_config=config, resources=resources, instance=instance
+            ).success
+            assert sandbox.calls[EVENTS_CALL] <= 4
+            runs += 1
+    assert runs > 1
+    parts = load_progress(LocalDestination(tmp_path / "store")).parts
+    ids = {r["id"] for key in parts for r in pq.read_table(tmp_path / "store" / key).to_pylist()}
+    assert set(occurrences(sandbox)) <= ids
