@@ -26,6 +26,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from hubspot_pipeline.hubspot import HubSpotClient
+from hubspot_pipeline.hubspot.paging import cursor_pages
 from hubspot_pipeline.store import Destination
 from hubspot_pipeline.sync.events import EVENT_SCHEMA, PAGE_SIZE, event_row
 from hubspot_pipeline.sync.timestamps import iso_ms, parse_ts
@@ -78,27 +79,23 @@ def run_backfill(
             continue
         if progress.type_id != type_id:
             progress.type_id, progress.after_time, progress.after_ids = type_id, None, []
-        params: dict[str, str | int] = {"objectType": type_id, "occurredBefore": progress.started_at}
+        params: dict[str, str] = {"objectType": type_id, "occurredBefore": progress.started_at}
         if progress.after_time:
             params["occurredAfter"] = _resume_from(progress.after_time)
         skip = set(progress.after_ids)
+        if spent >= max_calls:
+            return _stop(dest, progress, spent, events, done=False)
         rows: list[dict] = []
-        pages = 0
-        while True:
-            if spent >= max_calls:
+        pages = cursor_pages(client, "/events/v3/events", params, page_size=PAGE_SIZE)
+        for n, (page, nxt) in enumerate(pages, start=1):
+            spent += 1
+            rows.extend(r for r in (event_row(e, type_id) for e in page) if r["id"] not in skip)
+            if nxt is None:
+                break
+            if spent >= max_calls:  # stop before asking for the next page
                 events += _save_part(dest, progress, rows)
                 return _stop(dest, progress, spent, events, done=False)
-            page = client.get("/events/v3/events", {**params, "limit": PAGE_SIZE})
-            spent += 1
-            pages += 1
-            rows.extend(
-                r for r in (event_row(e, type_id) for e in page.get("results", [])) if r["id"] not in skip
-            )
-            after = ((page.get("paging") or {}).get("next") or {}).get("after")
-            if not after:
-                break
-            params["after"] = after
-            if pages % flush_pages == 0:
+            if n % flush_pages == 0:
                 events += _save_part(dest, progress, rows)
                 rows = []
         events += _save_part(dest, progress, rows)
