@@ -135,18 +135,21 @@ def amortized_day(
 ) -> dict[str, Any]:
     """A day's calls averaged over the cycles the measured days may miss: the full reconcile (every
     live id listed, 100 per call, every `reconcile_every_days` days: computed from the full run's
-    counts) and the definitions refresh (the full run's definition calls, every `k` days)."""
+    counts), the definitions refresh (the full run's definition calls, every `k` days) and the lists
+    paged whole (every list at least every `k` days: the full run's list calls beyond a measured day's)."""
     live = full.get("live_records") or {}
     reconcile = sum(max(1, math.ceil(int(n) / 100)) for n in live.values())
     refresh = definitions_calls(full) - min((definitions_calls(r) for r in daily), default=0)
+    lists = full["per_asset"]["LISTS"] - min((r["per_asset"]["LISTS"] for r in daily), default=0)
     measured = sum(r["total"] for r in daily) / len(daily) if daily else 0.0
-    calls = measured + reconcile / settings.reconcile_every_days + refresh / k
+    calls = measured + reconcile / settings.reconcile_every_days + (refresh + lists) / k
     return {
         "calls": round(calls, 1),
         "share_of_full_pct": round(100 * calls / full["total"], 3),
         "measured_mean": round(measured, 1),
         "reconcile_per_day": round(reconcile / settings.reconcile_every_days, 1),
         "definitions_refresh_per_day": round(refresh / k, 1),
+        "lists_refresh_per_day": round(lists / k, 1),
     }
 
 
@@ -254,7 +257,8 @@ def main() -> None:
         f"amortized per day: {amortized['calls']} calls = {amortized['share_of_full_pct']} % of the full run"
         f" (measured days {amortized['measured_mean']} + the full reconcile every"
         f" {settings.reconcile_every_days} days {amortized['reconcile_per_day']}"
-        f" + the definitions refresh every {k} days {amortized['definitions_refresh_per_day']})"
+        f" + the definitions refresh every {k} days {amortized['definitions_refresh_per_day']}"
+        f" + every list paged whole every {k} days {amortized['lists_refresh_per_day']})"
     )
     out = Path(args.json)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -15,6 +15,7 @@ from hubspot_pipeline.tables.context import ExportContext
 from hubspot_pipeline.tables.export import export_spec
 from hubspot_pipeline.tables.list_tables import REMOVALS_NOTE
 from hubspot_pipeline.tables.registry import SPECS
+from hubspot_pipeline_tests.daily_runs import Account
 from hubspot_sandbox import Sandbox, SandboxConfig
 
 TOKEN = "pat-lists"
@@ -145,3 +146,70 @@ def test_unchanged_lists_keep_their_rows_and_changed_ones_are_paged_again(tmp_pa
         # list's rows are 3 days old, so all are paged again
         assert 0 < paged[0] < first and paged[1] < first
         assert paged[2] >= lists
+
+
+class _Tallied(Account):
+    """An account whose clients note every GET path they ask."""
+
+    paths: list[str]
+
+    def client(self, fail_after: int | None = None) -> HubSpotClient:
+        client = super().client(fail_after)
+        get = client.get
+
+        def counted(path: str, params: object = None) -> object:
+            self.paths.append(path)
+            return get(path, params)  # type: ignore[arg-type]
+
+        client.get = counted  # type: ignore[method-assign]
+        return client
+
+
+def _memberships(account: Account, day: str) -> set[tuple[str, str, str, str]]:
+    table = read_table(account.dest, day, "LIST_MEMBERSHIPS")
+    columns = ("LISTID", "OBJECTTYPEID", "OBJECTID", "ADDEDAT")
+    return set(zip(*(table.column(c).to_pylist() for c in columns), strict=True))
+
+
+def test_snapshot_and_active_lists_follow_their_records_without_paging(tmp_path: Path) -> None:
+    """Day after day a snapshot list loses only deleted records (the index's tombstones come off its
+    rows) and an active list changes only with its records (those the index saw change are asked
+    which lists they are in): neither is paged again, manual lists are, and the table equals the
+    account's memberships every day. A member that leaves an active list unseen is caught by the
+    size: that list is paged."""
+    with Sandbox(SandboxConfig(seed=5, scale="tiny", token=TOKEN, start_date=date(2026, 11, 22))) as sb:
+        account = _Tallied(sb, LocalDestination(tmp_path), token=TOKEN, refresh_days=7)
+        account.paths = []
+        tables = ("OBJECTS", "LISTS", "LIST_MEMBERSHIPS")
+        account.run(date(2026, 11, 21), tables)
+        kinds = {x["listId"]: x["processingType"] for x in sb.account.lists()}
+        changed: dict[str, set[str]] = {}
+        for n in (22, 23, 24):
+            markers = {x["listId"]: x["additionalProperties"] for x in sb.account.lists()}
+            sb.advance(days=1)
+            sb.reset_calls()
+            account.paths.clear()
+            account.run(date(2026, 11, n), tables)
+            now = {x["listId"]: x["additionalProperties"] for x in sb.account.lists()}
+            paged = {p.split("/")[4] for p in account.paths if p.endswith("/memberships/join-order")}
+            for list_id in (k for k in now if now[k] != markers[k]):
+                changed.setdefault(kinds[list_id], set()).add(list_id)
+            empty = {k for k, x in markers.items() if x["hs_list_size"] == "0"}  # no rows to keep
+            assert {kinds[k] for k in paged - empty} <= {"MANUAL"}, (n, paged)
+            assert _memberships(account, f"2026-11-{n}") == expected_memberships(
+                sb, f"2026-11-{n + 1}T00:00:00.000Z"
+            )
+        assert changed.get("SNAPSHOT") and changed.get("DYNAMIC") and changed.get("MANUAL"), changed
+        assert sb.calls["POST /crm/v3/lists/records/memberships/batch/read"] >= 1
+
+        # a member leaves an active list with no change to its record: the kept rows would be one too
+        # many, so the list is paged again
+        active = next(x for x in sb.account.lists_ if x.processing_type == "DYNAMIC" and len(x.members))
+        sb.advance(days=1)
+        active.pending.append((int(active.members[0]), None))
+        active.commit(sb.account.tables[active.object_type_id].archived != 0, sb.account.now_ms - 1)
+        account.paths.clear()
+        account.run(date(2026, 11, 25), tables)
+        paged = {p.split("/")[4] for p in account.paths if p.endswith("/memberships/join-order")}
+        assert str(active.list_id) in paged
+        assert _memberships(account, "2026-11-25") == expected_memberships(sb, "2026-11-26T00:00:00.000Z")

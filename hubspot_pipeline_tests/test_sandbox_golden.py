@@ -200,6 +200,9 @@ def golden_requests(account: Account) -> list[GoldenRequest]:
         GoldenRequest("memberships-past-end", "GET", f"/crm/v3/lists/{a.lists_[1].list_id}/memberships",
                       {"after": "100000"}),
         GoldenRequest("memberships-unknown", "GET", "/crm/v3/lists/999999/memberships"),
+        GoldenRequest("record-memberships", "POST", "/crm/v3/lists/records/memberships/batch/read",
+                      body={"inputs": [{"objectTypeId": a.lists_[0].object_type_id, "recordId": i}
+                                       for i in [*_ids(a, a.lists_[0].object_type_id, 0, 40, 4), "1"]]}),
         GoldenRequest("list-leading-zero", "GET", f"/crm/v3/lists/0{first_list}"),
         # events and account
         GoldenRequest("events", "GET", "/events/v3/events",

@@ -263,6 +263,9 @@ def _maximum_cases(sb: Sandbox) -> list[tuple[str, str, str, Any, Any]]:
         ("search", "POST", SEARCH, {"limit": 201}, {"limit": 200}),
         ("memberships", "GET", f"/crm/v3/lists/{list_id}/memberships", {"limit": 251}, {"limit": 250}),
         ("lists", "POST", "/crm/v3/lists/search", {"count": 501}, {"count": 500}),
+        ("record memberships", "POST", "/crm/v3/lists/records/memberships/batch/read",
+         {"inputs": [{"objectTypeId": "0-1", "recordId": str(contact)}] * 101},
+         {"inputs": [{"objectTypeId": "0-1", "recordId": str(contact)}] * 100}),
         ("association batch", "POST", "/crm/v4/associations/contacts/companies/batch/read",
          {"inputs": ids(1001)}, {"inputs": ids(1000)}),
         ("association page", "GET", f"/crm/v4/objects/contacts/{contact}/associations/companies",
@@ -304,6 +307,37 @@ def test_events_by_object_type_page_across_records_and_need_the_type(
     body = assert_validation_error(api.get(url, params={"occurredAfter": window["occurredAfter"]}))
     assert "objectType" in body["message"]
     assert_validation_error(api.get(url, params={"objectType": "contacts", "objectId": "abc"}))
+
+
+def test_record_memberships_name_every_list_of_each_record_and_207_the_missing(
+    sb: Sandbox, api: requests.Session
+) -> None:
+    """The batch read of record memberships answers, per record, the lists it is in now with when it
+    joined them (as the list's own membership pages give it); unknown or archived ids are a 207 error."""
+    lists = [x for x in sb.account.lists() if x["objectTypeId"] == "0-1"]
+    truth: dict[int, dict[str, str]] = {}
+    for item in lists:
+        for record_id, added in sb.account.list_memberships(int(item["listId"])):
+            truth.setdefault(record_id, {})[item["listId"]] = added
+    asked = sorted(truth)[:30] + [i for i in live_ids(sb) if i not in truth][:5]
+    gone = live_ids(sb, archived=True)[:1]
+    inputs = [{"objectTypeId": "contacts", "recordId": str(i)} for i in [*asked, *gone, 999_999_999]]
+    r = api.post(f"{sb.base_url}/crm/v3/lists/records/memberships/batch/read", json={"inputs": inputs})
+    assert r.status_code == 207, r.text
+    body = r.json()
+    got = {
+        int(x["recordId"]): {m["listId"]: m["lastAddedTimestamp"] for m in x["recordListMemberships"]}
+        for x in body["results"]
+    }
+    assert got == {i: truth.get(i, {}) for i in asked}
+    assert {x["objectTypeId"] for x in body["results"]} == {"0-1"}
+    (error,) = body["errors"]
+    assert error["category"] == "OBJECT_NOT_FOUND"
+    assert error["context"]["ids"] == [*map(str, gone), "999999999"]
+    r = api.post(
+        f"{sb.base_url}/crm/v3/lists/records/memberships/batch/read", json={"inputs": [{"recordId": "1"}]}
+    )
+    assert "objectTypeId" in assert_validation_error(r)["message"]
 
 
 def test_each_page_maximum_is_enforced_with_a_400(sb: Sandbox, api: requests.Session) -> None:

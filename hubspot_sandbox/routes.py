@@ -124,6 +124,8 @@ def _routes() -> list[Route]:
         Route("GET", "/crm/v3/lists/{listId}/memberships", lists.memberships, scopes("crm.lists.read")),
         Route("GET", "/crm/v3/lists/{listId}/memberships/join-order", lists.memberships_join_order,
               scopes("crm.lists.read")),
+        Route("POST", "/crm/v3/lists/records/memberships/batch/read", lists.record_memberships_batch,
+              scopes("crm.lists.read")),
         Route("GET", "/events/v3/events", events.list_occurrences, scopes("oauth")),
         Route("GET", "/events/v3/events/event-types", events.event_types, scopes("oauth")),
         Route("GET", "/events/v3/event-definitions", events.list_definitions,

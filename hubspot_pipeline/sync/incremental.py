@@ -96,9 +96,6 @@ from hubspot_pipeline.sync.index_writer import SegmentFile, upload_segment
 from hubspot_pipeline.sync.object_types import modified_property
 from hubspot_pipeline.sync.timestamps import iso_ms, parse_ts
 
-_FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)
-
-
 _DEFAULTS = settings.read_all({})
 
 
@@ -263,7 +260,7 @@ class _Before:
 
     @classmethod
     def of(cls, reader: IndexReader, type_id: str) -> _Before:
-        live = reader.as_of_ids(type_id, _FAR_FUTURE)
+        live = reader.live_ids(type_id)
         ids, stamps = reader.latest_updated(type_id)
         at = np.clip(np.searchsorted(ids, live), 0, max(len(ids) - 1, 0))
         return cls(live, stamps[at] if len(ids) else np.zeros(len(live), np.int64))
@@ -396,7 +393,7 @@ def incremental_sync(
             before = _Before.of(reader, tid)
             searched = np.array(sorted(windowed_ids(client, tid, since if known else 0)), dtype=np.int64)
             # tombstones now (a record restored from the recycle bin is live again, and may go again)
-            tombstones = np.setdiff1d(reader.part_ids(tid, "archived"), before.live)
+            tombstones = reader.tombstones(tid, before.live)
             retry = settings.failed_retry_days
             # records that failed `retry` reads in a row: read again only when HubSpot shows a change
             gave_up = {p: failed_records.gave_up(failed_before, tid, p, retry) for p in ("live", "archived")}

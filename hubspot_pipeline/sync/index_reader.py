@@ -30,7 +30,7 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -55,6 +55,8 @@ from hubspot_pipeline.sync.index import (
 BATCH_HISTORY_ROWS = 100_000
 MIN_BATCH_RECORDS, MAX_BATCH_RECORDS = 200, 20_000
 
+# the latest state: every record version, whatever its date
+FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)
 _RECORD_COLUMNS = ["object_id", "created_at", "archived", "archived_at"]
 # What makes a history entry distinct (the source label is not exported, so it does not count).
 DISTINCT_HISTORY_COLUMNS = (
@@ -152,6 +154,16 @@ class IndexReader:
         """Sorted ids of the records of a type that exist as of `as_of`."""
         picked = self._pick_records(type_id, as_of)
         return picked.column("object_id").to_numpy()
+
+    def live_ids(self, type_id: str) -> np.ndarray:
+        """Sorted ids of the records of a type live in the index's latest state."""
+        return self.as_of_ids(type_id, FAR_FUTURE)
+
+    def tombstones(self, type_id: str, live: np.ndarray | None = None) -> np.ndarray:
+        """Sorted ids of the records of a type archived in the index's latest state (deleted or merged
+        away, not restored since); `live`: the type's `live_ids`, when the caller has them."""
+        live = self.live_ids(type_id) if live is None else live
+        return np.setdiff1d(self.part_ids(type_id, "archived"), live)
 
     def as_of_batches(
         self, type_id: str, as_of: datetime, *, values: bool = False, history: bool = False

@@ -6,7 +6,7 @@ come back as rows of a Parquet snapshot, one page at a time, so a list of millio
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import date
 from typing import Any
 
@@ -16,6 +16,8 @@ import pyarrow.compute as pc
 
 from hubspot_pipeline.hubspot import HubSpotClient
 from hubspot_pipeline.hubspot.paging import cursor_pages
+from hubspot_pipeline.sync.index import to_ms
+from hubspot_pipeline.sync.index_reader import IndexReader
 from hubspot_pipeline.sync.rows import Rows
 from hubspot_pipeline.sync.timestamps import iso_ms
 
@@ -42,37 +44,158 @@ def fetch_lists(client: HubSpotClient, deps: Mapping[str, Any]) -> list[dict]:
 
 
 def fetch_list_memberships(client: HubSpotClient, deps: Mapping[str, Any]) -> Rows:
-    """Every list's members, in the order they joined. With the previous day's snapshot
-    (`deps["previous"]`, its rows and the lists it was paged for), a list whose size and last added and
-    removed times are unchanged keeps its rows; one that only gained members (no removal since) is
-    read from the cursor of its last page on, which must give back that page first; any other is
-    paged whole, and every list at least every `deps["refresh_days"]` days (HubSpot's change markers
-    are trusted for that long)."""
+    """Every list's members, in the order they joined, built on the previous day's snapshot
+    (`deps["previous"]`, its rows and the lists it was paged for) where HubSpot's change markers (size,
+    last added and last removed times) allow:
+    - a list whose markers are unchanged keeps its rows;
+    - one that only lost members keeps its rows less those of the records the CRM index holds deleted
+      (HubSpot drops a deleted record from every list) when that leaves its new size: a snapshot list
+      changes only so;
+    - an active (DYNAMIC) list whose filters are unchanged follows its records: the records the index
+      saw change since the last read (or delete) are asked which lists they are in now (one batch read
+      per 100 records, shared by the lists of their type), and the list's other rows are kept, when
+      that gives its new size and its last join;
+    - one that only gained members (no removal since) is read from the cursor of its last page on,
+      which must give back that page first;
+    - any other is paged whole, and every list at least every `deps["refresh_days"]` days (how long the
+      markers are trusted: an active list whose filters compare with today's date can lose records
+      that did not change, which only a whole read shows)."""
     previous: pa.Table | None = deps.get("previous")
     if previous is not None and not {"paged_on", "page_after"} <= set(previous.column_names):
         previous = None  # written before lists were read incrementally
-    before = {str(item["listId"]): _markers(item) for item in deps.get("previous_lists") or []}
+    before = {str(item["listId"]): item for item in deps.get("previous_lists") or []}
     day: date | None = deps.get("day")
     every = int(deps.get("refresh_days") or 1)
     stamp = day.isoformat() if day else None
     by_list = _by_list(previous) if previous is not None and day is not None and every > 1 else {}
+    opened: Callable[[], IndexReader | None] = deps.get("index") or (lambda: None)
+    changes = _Changes(client, opened, to_ms(deps.get("previous_fetched_at")))
 
     def batches() -> Iterator[pa.RecordBatch]:
         for item in deps["lists"]:
             list_id, now = str(item["listId"]), _markers(item)
-            rows, then = by_list.get(list_id), before.get(list_id)
+            rows, earlier = by_list.get(list_id), before.get(list_id)
+            then = _markers(earlier) if earlier is not None else None
             fresh = rows is not None and then is not None and _age(rows, day) < every
-            if fresh and then == now and rows.num_rows == _size(now):
+            if not fresh or rows is None or then is None or earlier is None:
+                yield from _paged(client, list_id, None, stamp)
+                continue
+            size, type_id = _size(now), str(item.get("objectTypeId"))
+            if then == now and rows.num_rows == size:
                 yield from rows.to_batches()  # unchanged
                 continue
-            if fresh and then[2] == now[2] and _size(now) > rows.num_rows:  # joins only, no removal
-                grown = _appended(client, list_id, rows, stamp, _size(now))
+            if then[1] == now[1] and size < rows.num_rows and (reader := opened()) is not None:
+                alive = _without(rows, reader.tombstones(type_id))
+                if alive.num_rows == size:
+                    yield from alive.to_batches()
+                    continue
+            active = item.get("processingType") == "DYNAMIC"
+            same_filters = item.get("filtersUpdatedAt") == earlier.get("filtersUpdatedAt")
+            followed = changes.of(type_id) if active and same_filters else None
+            if followed is not None:
+                edited = _followed(rows, list_id, *followed, stamp)
+                if edited.num_rows == size and _joined_last(edited, then, now):
+                    yield from edited.to_batches()
+                    continue
+            if then[2] == now[2] and size > rows.num_rows:  # joins only, no removal
+                grown = _appended(client, list_id, rows, stamp, size)
                 if grown is not None:
                     yield from grown
                     continue
             yield from _paged(client, list_id, None, stamp)
 
     return Rows(MEMBERSHIP_SCHEMA, batches())
+
+
+RECORD_MEMBERSHIPS = "/crm/v3/lists/records/memberships/batch/read"
+# HubSpot documents no maximum for that batch read; 100, as its other batch reads take
+RECORD_MEMBERSHIPS_BATCH = 100
+# records changed up to this long before the last read are asked too (search lag, clock skew)
+CHANGE_MARGIN_MS = 3_600_000
+# a row not read from a membership page (edited in from a record's lists): no cursor to resume at
+NO_CURSOR = ""
+_JOINED = pa.schema([("record_id", pa.int64()), ("list_id", pa.string()), ("added_at", pa.string())])
+
+
+class _Changes:
+    """Per object type, the records the CRM index saw change (or delete) since the last read, and
+    the lists those records are in now, asked once per type."""
+
+    def __init__(
+        self, client: HubSpotClient, opened: Callable[[], IndexReader | None], last_read_ms: int | None
+    ) -> None:
+        self._client, self._opened, self._last_read = client, opened, last_read_ms
+        self._found: dict[str, tuple[np.ndarray, pa.Table] | None] = {}
+
+    def of(self, type_id: str) -> tuple[np.ndarray, pa.Table] | None:
+        """(sorted ids of the records changed or deleted, their memberships now as `_JOINED` rows),
+        or None without an index or a last read to compare with."""
+        if type_id not in self._found:
+            reader = self._opened()
+            since = self._since(reader) if reader is not None else None
+            found = None if reader is None or since is None else self._read(reader, type_id, since)
+            self._found[type_id] = found
+        return self._found[type_id]
+
+    def _since(self, reader: IndexReader) -> int | None:
+        """HubSpot's time (ms) the changes are taken from: the watermark of the index generation the
+        last read came after, less a margin; None when no generation came before it. The last read's
+        time is this machine's, as is each generation's `ingested_at`; a watermark is HubSpot's."""
+        if self._last_read is None:
+            return None
+        marks = [
+            to_ms(g.watermark)
+            for g in reader.manifest.timeline()  # a compacted generation by the runs it merged
+            if (to_ms(g.ingested_at) or 0) <= self._last_read
+        ]
+        last = marks[-1] if marks else None
+        return last - CHANGE_MARGIN_MS if last is not None else None
+
+    def _read(self, reader: IndexReader, type_id: str, since: int) -> tuple[np.ndarray, pa.Table]:
+        ids, stamps = reader.latest_updated(type_id)
+        gone = reader.tombstones(type_id)
+        changed = np.setdiff1d(ids[stamps >= since], gone)
+        inputs = [{"objectTypeId": type_id, "recordId": str(i)} for i in changed.tolist()]
+        found: dict[str, list] = {"record_id": [], "list_id": [], "added_at": []}
+        # a record HubSpot no longer has (an error of the 207) is in no list
+        for part in self._client.batch(RECORD_MEMBERSHIPS, inputs, chunk=RECORD_MEMBERSHIPS_BATCH):
+            for result in part.results:
+                for membership in result.get("recordListMemberships") or []:
+                    found["record_id"].append(int(result["recordId"]))
+                    found["list_id"].append(str(membership["listId"]))
+                    found["added_at"].append(iso_ms(membership.get("lastAddedTimestamp")))
+        return np.union1d(changed, gone), pa.table(found, schema=_JOINED)
+
+
+def _followed(
+    rows: pa.Table, list_id: str, touched: np.ndarray, joined: pa.Table, stamp: str | None
+) -> pa.Table:
+    """The list's rows with those of the `touched` records replaced by their memberships now, in join
+    order (ties by record id)."""
+    kept = _without(rows, touched)
+    mine = joined.filter(pc.equal(joined.column("list_id"), list_id))
+    n = mine.num_rows
+    edited = pa.table(
+        {
+            "list_id": mine.column("list_id"),
+            "record_id": mine.column("record_id"),
+            "added_at": mine.column("added_at"),
+            "paged_on": pa.array([stamp] * n, pa.string()),
+            "page_after": pa.array([NO_CURSOR] * n, pa.string()),
+        },
+        schema=MEMBERSHIP_SCHEMA,
+    )
+    both = pa.concat_tables([kept, edited])
+    return both.sort_by([("added_at", "ascending"), ("record_id", "ascending")])
+
+
+def _joined_last(rows: pa.Table, then: tuple[Any, ...], now: tuple[Any, ...]) -> bool:
+    """Whether the rows show the list's last join: when HubSpot's last-added time moved, the newest
+    row joined then (a join the changed records do not explain is missed otherwise)."""
+    if then[1] == now[1]:
+        return True
+    newest = to_ms(rows.column("added_at")[rows.num_rows - 1].as_py()) if rows.num_rows else None
+    return newest is not None and newest == to_ms(now[1])
 
 
 def _path(list_id: str) -> str:
@@ -111,6 +234,8 @@ def _appended(
     then the pages after it; None when that page no longer starts with the rows it had (page whole)."""
     cursors = rows.column("page_after")
     last = cursors[rows.num_rows - 1].as_py()
+    if last == NO_CURSOR:
+        return None
     in_last = pc.fill_null(pc.equal(cursors, last), False) if last is not None else pc.is_null(cursors)
     tail, head = rows.filter(in_last), rows.filter(pc.invert(in_last))
     fetched = list(_paged(client, list_id, last, stamp))
@@ -119,6 +244,11 @@ def _appended(
     if known != tail.column("record_id").to_pylist() or head.num_rows + again.num_rows != size:
         return None
     return [*head.to_batches(), *again.to_batches()]
+
+
+def _without(rows: pa.Table, ids: np.ndarray) -> pa.Table:
+    """The rows whose record is not one of `ids`, in their order."""
+    return rows.filter(pc.invert(pc.is_in(rows.column("record_id"), pa.array(ids, pa.int64()))))
 
 
 def _by_list(table: pa.Table) -> dict[str, pa.Table]:

@@ -48,7 +48,6 @@ from hubspot_pipeline.sync.object_types import ObjectTypeInfo
 from hubspot_pipeline.sync.timestamps import iso_ms, parse_ts
 
 WHICH = ("failed", "deleted", "all")
-_FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)
 
 
 class ResyncError(ValueError):
@@ -120,9 +119,7 @@ def _resync_all(
     reader = IndexReader(destination, manifest)
     # pairs from another type into these: that type's live ids come from the index
     known = {
-        t.type_id: array("q", reader.as_of_ids(t.type_id, _FAR_FUTURE).tolist())
-        for t in plan.types
-        if t.type_id not in ids
+        t.type_id: array("q", reader.live_ids(t.type_id).tolist()) for t in plan.types if t.type_id not in ids
     }
     pairs = [p for p in plan.pairs if p[0] in ids or p[1] in ids]
     part = SyncPlan(
@@ -169,8 +166,8 @@ def _reread(
                         "archived": np.intersect1d(given, parts["archived"]),
                     }
             else:
-                live_now[tid] = reader.as_of_ids(tid, _FAR_FUTURE)
-                tombstones = np.setdiff1d(reader.part_ids(tid, "archived"), live_now[tid])
+                live_now[tid] = reader.live_ids(tid)
+                tombstones = reader.tombstones(tid, live_now[tid])
                 parts = {"live": np.intersect1d(tombstones, given) if len(given) else tombstones}
             found = {}
             for part, ids in parts.items():
@@ -199,7 +196,7 @@ def _reread(
         if any(len(v) for v in restored.values()):
             for info in plan.types:  # the pairs' other ends, as the index holds them
                 if info.type_id not in live_now:
-                    live_now[info.type_id] = reader.as_of_ids(info.type_id, _FAR_FUTURE)
+                    live_now[info.type_id] = reader.live_ids(info.type_id)
             refresh = AssociationRefresh(client, reader, watermark, 1, 0, live_now, restored, only_new=True)
             associations = refresh.run(destination, gen, plan.pairs, tmp)
     failed = failed_records.settle(

@@ -45,8 +45,9 @@ SOURCES: dict[str, tuple[tuple[str, ...], Fetcher]] = {
 Basis = Callable[[Mapping[str, Any], Any], Any]
 
 # Sources whose fetcher builds on the latest earlier snapshot: it gets `previous` (that snapshot's data),
-# `previous_<need>` (the data of each of its needs on that snapshot's day), `day`, `refresh_days` and
-# `selection` (the sync settings: a type they do not sync is not read).
+# `previous_fetched_at`, `previous_<need>` (the data of each of its needs on that snapshot's day), `day`,
+# `refresh_days`, `selection` (the sync settings: a type they do not sync is not read) and `index` (a
+# function giving the CRM index as it stands, an `IndexReader`, or None before its first sync).
 INCREMENTAL: frozenset[str] = frozenset({"list_memberships", "other_objects"})
 
 

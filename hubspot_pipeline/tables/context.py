@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -10,6 +11,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from hubspot_pipeline import settings
 from hubspot_pipeline.hubspot import HubSpotClient
 from hubspot_pipeline.store import Destination
+from hubspot_pipeline.sync.index import load_manifest
+from hubspot_pipeline.sync.index_reader import IndexReader
 from hubspot_pipeline.sync.rows import Rows
 from hubspot_pipeline.sync.selection import EVERYTHING, Selection
 from hubspot_pipeline.sync.snapshots import Snapshot, SnapshotStore
@@ -92,14 +95,26 @@ class ExportContext:
             "day": self.day,
             "refresh_days": self.definitions_refresh_days,
             "selection": self.selection,
+            "index": self._index(),
         }
         prev = self.state.load_latest_before(self.day, source)
         if prev is not None:
             found["previous"] = prev.data
+            found["previous_fetched_at"] = prev.fetched_at
             for name in needs:
                 earlier = self.state.load(prev.day, name)
                 found[f"previous_{name}"] = earlier.data if earlier is not None else None
         return found
+
+    def _index(self) -> Callable[[], IndexReader | None]:
+        """The CRM index as it stands, opened on the first call; None before its first sync."""
+
+        @functools.cache
+        def opened() -> IndexReader | None:
+            manifest = load_manifest(self.destination)
+            return IndexReader(self.destination, manifest) if manifest.watermark is not None else None
+
+        return opened
 
     def _reuse(self, source: str, deps: dict[str, object]) -> Snapshot | None:
         """A copy, saved as the day's, of the latest earlier snapshot if the cadence allows, else None."""

@@ -302,6 +302,9 @@ TABLES: tuple[TableSpec, ...] = (
         ),
         primary_key=("LISTID",),
         produce=lists.produce_lists,
+        # the memberships are read here (SIZE counts them) and build on the index: its tombstones and
+        # changed records tell which lists need no paging
+        asset_deps=(CRM_INDEX,),
     ),
     TableSpec(
         name="LIST_MEMBERSHIPS",

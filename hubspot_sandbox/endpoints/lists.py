@@ -6,12 +6,15 @@ from typing import Any
 
 from hubspot_sandbox.context import RequestContext, checked_int
 from hubspot_sandbox.endpoints.paging import offset_window, window_page
-from hubspot_sandbox.errors import resource_not_found
+from hubspot_sandbox.errors import limit_exceeded, resource_not_found, validation_error
+from hubspot_sandbox.responses import batch_error, batch_response
 
 SEARCH_DEFAULT_COUNT = 20
 SEARCH_MAX_COUNT = 500
 MEMBERSHIPS_DEFAULT_LIMIT = 100
 MEMBERSHIPS_MAX_LIMIT = 250
+# HubSpot documents no maximum for the record memberships batch read: 100, as its other batch reads
+RECORD_MEMBERSHIPS_MAX_INPUTS = 100
 
 
 def search_lists(ctx: RequestContext) -> dict[str, Any]:
@@ -85,3 +88,37 @@ def memberships(ctx: RequestContext) -> dict[str, Any]:
 def memberships_join_order(ctx: RequestContext) -> dict[str, Any]:
     """Members in the order they joined."""
     return _memberships(ctx, join_order=True)
+
+
+def record_memberships_batch(ctx: RequestContext) -> Any:
+    """The lists each record is a member of, for up to `RECORD_MEMBERSHIPS_MAX_INPUTS` records of any
+    types: a record that does not exist (or is archived) is named in a 207 error, as batch reads do."""
+    inputs = ctx.json_object().get("inputs")
+    if not isinstance(inputs, list):
+        raise validation_error("inputs is required and must be an array")
+    if len(inputs) > RECORD_MEMBERSHIPS_MAX_INPUTS:
+        raise limit_exceeded("inputs", len(inputs), RECORD_MEMBERSHIPS_MAX_INPUTS)
+    wanted: dict[str, list[str]] = {}
+    for item in inputs:
+        if not isinstance(item, dict) or not item.get("objectTypeId") or item.get("recordId") is None:
+            raise validation_error("each input needs objectTypeId and recordId")
+        wanted.setdefault(str(item["objectTypeId"]), []).append(str(item["recordId"]))
+    results, missing = [], []
+    for type_ref, raw_ids in wanted.items():
+        otype = ctx.account.resolve_type(type_ref)
+        if otype is None:
+            raise validation_error(f"Unable to infer object type from: {type_ref}")
+        numeric = [int(r) for r in raw_ids if r.isdigit()]
+        found = ctx.account.record_list_memberships(otype.type_id, numeric)
+        for raw_id in dict.fromkeys(raw_ids):
+            lists = found.get(int(raw_id)) if raw_id.isdigit() else None
+            if lists is None:
+                missing.append(raw_id)
+                continue
+            results.append(
+                {"objectTypeId": otype.type_id, "recordId": raw_id, "recordListMemberships": lists}
+            )
+    errors = (
+        [batch_error("OBJECT_NOT_FOUND", "Some records do not exist.", {"ids": missing})] if missing else []
+    )
+    return batch_response(results, errors, ctx.account.now)

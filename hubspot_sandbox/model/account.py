@@ -614,6 +614,30 @@ class Account:
         ids = self.tables[lst.object_type_id].ids[lst.members[page]]
         return len(lst.members), _member_rows(ids, lst.added_ms[page])
 
+    def record_list_memberships(self, type_ref: str, record_ids: list[int]) -> dict[int, list[dict]]:
+        """Per live record of `record_ids`, the lists it is a member of now, ascending listId:
+        `{listId, listVersion, firstAddedTimestamp, lastAddedTimestamp}` (one join time is kept, so
+        both are it). Unknown and archived ids are left out; KeyError for an unknown type."""
+        table = self._table(type_ref)
+        ids = np.array(record_ids, dtype=np.int64)
+        at = np.clip(np.searchsorted(table.ids, ids), 0, max(len(table.ids) - 1, 0))
+        live = (table.ids[at] == ids) & (table.archived[at] == 0) if len(table.ids) else ids < 0
+        out: dict[int, list[dict]] = {int(i): [] for i in ids[live]}
+        for lst in self.lists_:
+            if lst.object_type_id != table.type_id or not len(lst.members):
+                continue
+            where = np.clip(np.searchsorted(lst.members, at), 0, len(lst.members) - 1)
+            member = live & (lst.members[where] == at)
+            for record_id, added in zip(
+                ids[member].tolist(), lst.added_ms[where[member]].tolist(), strict=True
+            ):
+                stamp = iso_ms(added)
+                out[record_id].append(
+                    {"listId": str(lst.list_id), "listVersion": lst.list_version,
+                     "firstAddedTimestamp": stamp, "lastAddedTimestamp": stamp}
+                )  # fmt: skip
+        return out
+
     def _list_state(self, list_id: int) -> ListState:
         lst = next((x for x in self.lists_ if x.list_id == int(list_id)), None)
         if lst is None:

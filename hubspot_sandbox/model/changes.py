@@ -10,6 +10,9 @@ Invariants the changes keep (and tests check):
 - a merge archives the merged record and appends its id to the survivor's `hs_merged_object_ids`;
 - `bulk_update=N` gives N contacts one property change at one instant between 13:00 and 14:00;
   the N are contacts with no other write that day, so all N end the day sharing `lastmodifieddate`;
+- list churn: a manual list gains and loses random members; an active (DYNAMIC) list changes only
+  with its records, a record joining or leaving it a moment after one of its updates (drawn from a
+  stream of the list's own); a snapshot list never changes (deleted records leave every list);
 - schema drift on every third day (day index % 3 == 2): alternately a new property and a new
   custom object type with records;
 - the object library's types and pairs are planned last, each from a stream of its own: the other
@@ -29,6 +32,7 @@ from . import build
 from .associations import PRIMARY, UNLABELED, EdgeTable
 from .catalog import LATER_CUSTOM_TYPES, Prop
 from .library import LIBRARY_PAIRS, create_links
+from .lists import ListState
 from .properties import make_spec
 from .records import TypeTable
 from .rng import Rng, combine, np_rng, stable_hash
@@ -249,9 +253,17 @@ class Day:
                 self._add(ts, "assoc", key, int(edges.a[row]), int(edges.b[row]))  # no bits: a removal
 
     def _plan_lists(self) -> None:
+        updated: dict[str, list[Op]] = {}
+        for op in self.ops:
+            if op.kind == "update":
+                updated.setdefault(op.type_id, []).append(op)
         for lst in self.acct.lists_:
             if lst.processing_type == "SNAPSHOT":
                 continue  # snapshot lists never change after they are built
+            if lst.processing_type == "DYNAMIC":
+                with self._stream("dynamic list", str(lst.list_id)):
+                    self._plan_dynamic(lst, updated.get(lst.object_type_id, []))
+                continue
             pool = self._alive(lst.object_type_id)
             n_add = self._count(max(len(lst.members), 1), 0.01, 1) if len(pool) else 0
             n_rem = self._count(len(lst.members), 0.005, 1)
@@ -262,6 +274,22 @@ class Day:
             for row, ts in zip(self.rng.choice(len(lst.members), size=n_rem, replace=False) if n_rem else (),
                                self._when(n_rem), strict=True):  # fmt: skip
                 self._add(ts, "list_remove", lst.object_type_id, int(lst.members[row]), lst.list_id)
+
+    def _plan_dynamic(self, lst: ListState, updates: list[Op]) -> None:
+        """An active list follows its filters: a record joins or leaves it only when one of its
+        properties changes, a moment after that change (each update re-evaluates the list)."""
+        if not updates:
+            return
+        member = np.isin(np.array([op.idx for op in updates], dtype=np.int64), lst.members)
+        ins = [op for op, m in zip(updates, member.tolist(), strict=True) if m]
+        outs = [op for op, m in zip(updates, member.tolist(), strict=True) if not m]
+        n_add = min(len(outs), self._count(max(len(lst.members), 1), 0.01, 1))
+        n_rem = min(len(ins), self._count(len(lst.members), 0.005, 1))
+        for kind, ops, k in (("list_add", outs, n_add), ("list_remove", ins, n_rem)):
+            for j in self.rng.choice(len(ops), size=k, replace=False) if k else ():
+                op = ops[int(j)]
+                at = min(op.ts + 1 + int(self.rng.integers(0, 60_000)), self.end - 1)
+                self._add(at, kind, lst.object_type_id, op.idx, lst.list_id)
 
     def _plan_bulk(self) -> None:
         pool = self._alive("0-1")
