@@ -6,11 +6,17 @@ from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
+from types import SimpleNamespace
 
+import numpy as np
 import pytest
 
 from hubspot_pipeline.hubspot import HubSpotClient
+from hubspot_pipeline.hubspot.paging import BatchResult
 from hubspot_pipeline.store import LocalDestination, read_manifest, read_table
+from hubspot_pipeline.sync.index import COMPACTED, Generation, IndexManifest, to_ms
+from hubspot_pipeline.sync.index_reader import IndexReader
+from hubspot_pipeline.sync.lists import _Changes
 from hubspot_pipeline.tables.context import ExportContext
 from hubspot_pipeline.tables.export import export_spec
 from hubspot_pipeline.tables.list_tables import REMOVALS_NOTE
@@ -213,3 +219,78 @@ def test_snapshot_and_active_lists_follow_their_records_without_paging(tmp_path:
         paged = {p.split("/")[4] for p in account.paths if p.endswith("/memberships/join-order")}
         assert str(active.list_id) in paged
         assert _memberships(account, "2026-11-25") == expected_memberships(sb, "2026-11-26T00:00:00.000Z")
+
+
+class _Reader:
+    """An index that read records 1 to 3 since the last membership read."""
+
+    manifest = SimpleNamespace(segments=lambda type_id: ["a segment"])
+
+    def ids_read_after(self, type_id: str, ingested_ms: int) -> np.ndarray:
+        return np.array([1, 2, 3], dtype=np.int64)
+
+    def tombstones(self, type_id: str) -> np.ndarray:
+        return np.array([9], dtype=np.int64)
+
+
+class _Client:
+    """Answers the record-memberships batch read with `errors` and records 1 and 2 in list 5."""
+
+    def __init__(self, errors: list[dict]) -> None:
+        self.errors, self.calls = errors, 0
+
+    def batch(self, path: str, inputs: list[dict], *, chunk: int) -> Iterator[BatchResult]:
+        self.calls += 1
+        results = [
+            {
+                "recordId": str(i),
+                "recordListMemberships": [{"listId": 5, "lastAddedTimestamp": "1767225600000"}],
+            }
+            for i in (1, 2)
+        ]
+        yield BatchResult(results=results, errors=self.errors)
+
+
+@pytest.mark.parametrize(
+    ("errors", "budget", "follows"),
+    [
+        ([{"category": "OBJECT_NOT_FOUND", "context": {"ids": ["3"]}}], 1, True),
+        ([{"category": "RATE_LIMITS", "context": {"ids": ["3"]}}], 1, False),  # record 3's lists unknown
+        ([], 1, False),  # record 3 left out of the answer
+        ([{"category": "OBJECT_NOT_FOUND", "context": {"ids": ["3"]}}], 0, False),  # paging costs less
+    ],
+)
+def test_an_active_list_is_followed_only_when_every_record_read_is_accounted_for(
+    errors: list[dict], budget: int, follows: bool
+) -> None:
+    client = _Client(errors)
+    changes = _Changes(client, lambda: _Reader(), 0)  # type: ignore[arg-type]
+    found = changes.of("0-1", budget)
+    assert (found is not None) == follows
+    assert client.calls == (1 if budget else 0)
+    if found is not None:
+        touched, joined = found
+        assert touched.tolist() == [1, 2, 3, 9]  # what was read, and the deleted
+        assert joined.to_pylist() == [
+            {"record_id": i, "list_id": "5", "added_at": "2026-01-01T00:00:00.000Z"} for i in (1, 2)
+        ]
+
+
+def test_the_records_read_since_a_moment_are_unknown_across_a_compaction(tmp_path: Path) -> None:
+    """Before any sync run after the moment, or when a compaction merged one, the index cannot tell
+    which records it read since: lists are then paged, not followed."""
+
+    def run(at: str) -> Generation:
+        return Generation(id=f"g-{at}", kind="delta", run_id="r", watermark=at, ingested_at=at)
+
+    early, late = "2026-11-21T01:00:00.000Z", "2026-11-22T01:00:00.000Z"
+    moment = to_ms("2026-11-21T12:00:00.000Z") or 0
+    before_only = IndexReader(LocalDestination(tmp_path), IndexManifest([run(early)]))
+    assert before_only.ids_read_after("0-1", moment) is None
+    compacted = Generation(
+        id="g-c", kind=COMPACTED, run_id="c", watermark=late, ingested_at=late, covers=[run(early), run(late)]
+    )
+    merged = IndexManifest([compacted, run("2026-11-23T01:00:00.000Z")])
+    assert IndexReader(LocalDestination(tmp_path), merged).ids_read_after("0-1", moment) is None
+    after = IndexReader(LocalDestination(tmp_path), IndexManifest([run(early), run(late)]))
+    assert after.ids_read_after("0-1", moment).tolist() == []  # a run since, which read no contact

@@ -159,6 +159,28 @@ class IndexReader:
         """Sorted ids of the records of a type live in the index's latest state."""
         return self.as_of_ids(type_id, FAR_FUTURE)
 
+    def ids_read_after(self, type_id: str, ingested_ms: int) -> np.ndarray | None:
+        """Sorted ids of a type that the sync runs ingested after `ingested_ms` (epoch ms, this
+        machine's clock, as `ingested_at`) read: changed, late, re-read or archived. None when no run
+        came after it, or when a compaction merged one (its records are no longer told apart)."""
+        found: list[np.ndarray] = []
+        later = False
+        for generation in self.manifest.generations:
+            runs = generation.covers if generation.kind == COMPACTED else [generation]
+            if all((to_ms(run.ingested_at) or 0) <= ingested_ms for run in runs):
+                continue
+            if generation.kind == COMPACTED:
+                return None
+            later = True
+            found += [
+                self._dataset(s.records).to_table(columns=["object_id"]).column("object_id").to_numpy()
+                for s in generation.segments
+                if s.type_id == type_id
+            ]
+        if not later:
+            return None
+        return np.unique(np.concatenate(found)) if found else np.array([], dtype=np.int64)
+
     def tombstones(self, type_id: str, live: np.ndarray | None = None) -> np.ndarray:
         """Sorted ids of the records of a type archived in the index's latest state (deleted or merged
         away, not restored since); `live`: the type's `live_ids`, when the caller has them."""

@@ -52,9 +52,10 @@ def fetch_list_memberships(client: HubSpotClient, deps: Mapping[str, Any]) -> Ro
       (HubSpot drops a deleted record from every list) when that leaves its new size: a snapshot list
       changes only so;
     - an active (DYNAMIC) list whose filters are unchanged follows its records: the records the index
-      saw change since the last read (or delete) are asked which lists they are in now (one batch read
-      per 100 records, shared by the lists of their type), and the list's other rows are kept, when
-      that gives its new size and its last join;
+      read since the last read (changed, late, re-read; `IndexReader.ids_read_after`) are asked which
+      lists they are in now (one batch read per 100 records, shared by the lists of their type, and
+      only when that takes no more calls than paging those lists), their rows are replaced and the
+      list's other rows kept, when that gives its new size and its last join;
     - one that only gained members (no removal since) is read from the cursor of its last page on,
       which must give back that page first;
     - any other is paged whole, and every list at least every `deps["refresh_days"]` days (how long the
@@ -70,6 +71,17 @@ def fetch_list_memberships(client: HubSpotClient, deps: Mapping[str, Any]) -> Ro
     by_list = _by_list(previous) if previous is not None and day is not None and every > 1 else {}
     opened: Callable[[], IndexReader | None] = deps.get("index") or (lambda: None)
     changes = _Changes(client, opened, to_ms(deps.get("previous_fetched_at")))
+    # what paging the changed active lists of each type whole would cost: following them may not cost more
+    budget: dict[str, int] = {}
+    for item in deps["lists"]:
+        earlier = before.get(str(item["listId"]))
+        if (
+            item.get("processingType") == "DYNAMIC"
+            and earlier is not None
+            and _markers(earlier) != _markers(item)
+        ):
+            pages = max(1, -(-_size(_markers(item)) // MEMBERSHIP_PAGE))
+            budget[str(item.get("objectTypeId"))] = budget.get(str(item.get("objectTypeId")), 0) + pages
 
     def batches() -> Iterator[pa.RecordBatch]:
         for item in deps["lists"]:
@@ -84,14 +96,15 @@ def fetch_list_memberships(client: HubSpotClient, deps: Mapping[str, Any]) -> Ro
             if then == now and rows.num_rows == size:
                 yield from rows.to_batches()  # unchanged
                 continue
-            if then[1] == now[1] and size < rows.num_rows and (reader := opened()) is not None:
-                alive = _without(rows, reader.tombstones(type_id))
+            gone = changes.tombstones(type_id) if then[1] == now[1] and size < rows.num_rows else None
+            if gone is not None:
+                alive = _without(rows, gone)
                 if alive.num_rows == size:
                     yield from alive.to_batches()
                     continue
             active = item.get("processingType") == "DYNAMIC"
             same_filters = item.get("filtersUpdatedAt") == earlier.get("filtersUpdatedAt")
-            followed = changes.of(type_id) if active and same_filters else None
+            followed = changes.of(type_id, budget.get(type_id, 0)) if active and same_filters else None
             if followed is not None:
                 edited = _followed(rows, list_id, *followed, stamp)
                 if edited.num_rows == size and _joined_last(edited, then, now):
@@ -110,61 +123,69 @@ def fetch_list_memberships(client: HubSpotClient, deps: Mapping[str, Any]) -> Ro
 RECORD_MEMBERSHIPS = "/crm/v3/lists/records/memberships/batch/read"
 # HubSpot documents no maximum for that batch read; 100, as its other batch reads take
 RECORD_MEMBERSHIPS_BATCH = 100
-# records changed up to this long before the last read are asked too (search lag, clock skew)
-CHANGE_MARGIN_MS = 3_600_000
 # a row not read from a membership page (edited in from a record's lists): no cursor to resume at
 NO_CURSOR = ""
 _JOINED = pa.schema([("record_id", pa.int64()), ("list_id", pa.string()), ("added_at", pa.string())])
 
 
 class _Changes:
-    """Per object type, the records the CRM index saw change (or delete) since the last read, and
-    the lists those records are in now, asked once per type."""
+    """Per object type, the records the CRM index read since the last membership read (changed, read
+    late, re-read, archived) and the lists those records are in now, asked once per type."""
 
     def __init__(
         self, client: HubSpotClient, opened: Callable[[], IndexReader | None], last_read_ms: int | None
     ) -> None:
         self._client, self._opened, self._last_read = client, opened, last_read_ms
         self._found: dict[str, tuple[np.ndarray, pa.Table] | None] = {}
+        self._gone: dict[str, np.ndarray] = {}
 
-    def of(self, type_id: str) -> tuple[np.ndarray, pa.Table] | None:
-        """(sorted ids of the records changed or deleted, their memberships now as `_JOINED` rows),
-        or None without an index or a last read to compare with."""
+    def tombstones(self, type_id: str) -> np.ndarray | None:
+        """The type's ids the index holds deleted now (None without an index), computed once."""
+        reader = self._opened()
+        if reader is None:
+            return None
+        if type_id not in self._gone:
+            self._gone[type_id] = reader.tombstones(type_id)
+        return self._gone[type_id]
+
+    def of(self, type_id: str, budget: int) -> tuple[np.ndarray, pa.Table] | None:
+        """(sorted ids of the records read or deleted since, their memberships now as `_JOINED`
+        rows); None when that cannot be known (no index, no sync run since the last read, a compaction
+        since, the type not in the index, an answer that does not account for every record) or would
+        take more than `budget` calls."""
         if type_id not in self._found:
-            reader = self._opened()
-            since = self._since(reader) if reader is not None else None
-            found = None if reader is None or since is None else self._read(reader, type_id, since)
-            self._found[type_id] = found
+            self._found[type_id] = self._read(type_id, budget)
         return self._found[type_id]
 
-    def _since(self, reader: IndexReader) -> int | None:
-        """HubSpot's time (ms) the changes are taken from: the watermark of the index generation the
-        last read came after, less a margin; None when no generation came before it. The last read's
-        time is this machine's, as is each generation's `ingested_at`; a watermark is HubSpot's."""
-        if self._last_read is None:
+    def _read(self, type_id: str, budget: int) -> tuple[np.ndarray, pa.Table] | None:
+        reader = self._opened()
+        if reader is None or self._last_read is None or not reader.manifest.segments(type_id):
             return None
-        marks = [
-            to_ms(g.watermark)
-            for g in reader.manifest.timeline()  # a compacted generation by the runs it merged
-            if (to_ms(g.ingested_at) or 0) <= self._last_read
-        ]
-        last = marks[-1] if marks else None
-        return last - CHANGE_MARGIN_MS if last is not None else None
-
-    def _read(self, reader: IndexReader, type_id: str, since: int) -> tuple[np.ndarray, pa.Table]:
-        ids, stamps = reader.latest_updated(type_id)
-        gone = reader.tombstones(type_id)
-        changed = np.setdiff1d(ids[stamps >= since], gone)
-        inputs = [{"objectTypeId": type_id, "recordId": str(i)} for i in changed.tolist()]
+        read = reader.ids_read_after(type_id, self._last_read)
+        gone = self.tombstones(type_id)
+        if read is None or gone is None:
+            return None
+        asked = np.setdiff1d(read, gone)
+        if -(-len(asked) // RECORD_MEMBERSHIPS_BATCH) > budget:
+            return None
+        inputs = [{"objectTypeId": type_id, "recordId": str(i)} for i in asked.tolist()]
         found: dict[str, list] = {"record_id": [], "list_id": [], "added_at": []}
-        # a record HubSpot no longer has (an error of the 207) is in no list
+        answered: set[int] = set()
         for part in self._client.batch(RECORD_MEMBERSHIPS, inputs, chunk=RECORD_MEMBERSHIPS_BATCH):
+            for error in part.errors:
+                if error.get("category") != "OBJECT_NOT_FOUND":
+                    return None  # a record HubSpot could not answer for: its lists are unknown
+                # deleted since the index read it: in no list
+                answered.update(int(i) for i in (error.get("context") or {}).get("ids") or [])
             for result in part.results:
+                answered.add(int(result["recordId"]))
                 for membership in result.get("recordListMemberships") or []:
                     found["record_id"].append(int(result["recordId"]))
                     found["list_id"].append(str(membership["listId"]))
                     found["added_at"].append(iso_ms(membership.get("lastAddedTimestamp")))
-        return np.union1d(changed, gone), pa.table(found, schema=_JOINED)
+        if answered != set(asked.tolist()):
+            return None
+        return np.union1d(asked, gone), pa.table(found, schema=_JOINED)
 
 
 def _followed(

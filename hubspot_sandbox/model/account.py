@@ -619,7 +619,7 @@ class Account:
         `{listId, listVersion, firstAddedTimestamp, lastAddedTimestamp}` (one join time is kept, so
         both are it). Unknown and archived ids are left out; KeyError for an unknown type."""
         table = self._table(type_ref)
-        ids = np.array(record_ids, dtype=np.int64)
+        ids = np.unique(np.array(record_ids, dtype=np.int64))
         at = np.clip(np.searchsorted(table.ids, ids), 0, max(len(table.ids) - 1, 0))
         live = (table.ids[at] == ids) & (table.archived[at] == 0) if len(table.ids) else ids < 0
         out: dict[int, list[dict]] = {int(i): [] for i in ids[live]}
