@@ -6,7 +6,8 @@ tables the index plans from, `crm_index` (`sync_index` with the deployment's inc
 from the environment), then every other table in `TABLES` order, each through `export_spec` with its
 own `ExportContext` (`HUBSPOT_DEFINITIONS_REFRESH_DAYS` from the environment, default 7). Prints and
 writes (`--json`) per day: total calls, calls per asset, calls per endpoint (the sandbox's counter) and
-the day's share of the full run (target: <= 2 % at medium).
+the day's share of the full run (target: <= 2 % at medium), and the day's floor (`day_floor`): the
+calls no sync with a private app's token can go below for the changes the sandbox really made that day.
 
 The exact mode (definitions every day, `HUBSPOT_DEFINITIONS_REFRESH_DAYS=1`, and the incremental
 sync's `EXACT`) is measured for the definitions (each cadence source a day reused is fetched once more,
@@ -34,13 +35,16 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from hubspot_pipeline import settings as pipeline_settings
 from hubspot_pipeline.hubspot import HubSpotClient
 from hubspot_pipeline.store import LocalDestination
 from hubspot_pipeline.sync.association_refresh import lead_pairs
-from hubspot_pipeline.sync.full_sync import ASSOCIATION_BATCH, BATCH_READ, sync_plan
+from hubspot_pipeline.sync.full_sync import ASSOCIATION_BATCH, BATCH_READ, LIST_PAGE, sync_plan
 from hubspot_pipeline.sync.incremental import IncrementalSettings
 from hubspot_pipeline.sync.index_sync import sync_index
+from hubspot_pipeline.sync.lists import MEMBERSHIP_PAGE
 from hubspot_pipeline.sync.sources import CADENCE, SOURCES
 from hubspot_pipeline.tables.context import ExportContext
 from hubspot_pipeline.tables.export import export_spec
@@ -119,6 +123,69 @@ def day_run(sb: Sandbox, root: str, day: date, k: int, settings: IncrementalSett
     }
 
 
+def day_floor(sb: Sandbox, start_ms: int, end_ms: int) -> dict[str, Any]:
+    """A lower bound on the calls a daily sync must make for the sandbox day [start_ms, end_ms).
+
+    It counts only what HubSpot's documented API leaves no way around, for the changes the day really
+    made (the sandbox's truth, not what the pipeline saw), and leaves out every safety net (the window
+    count, the rotating scan, the reconciles), the definitions, owners, events and the other APIs'
+    types. Any sync that reads with a private app's token and exports the day's records with their
+    property history, the new records' associations and the day's list memberships and form
+    submissions makes at least what follows. (HubSpot's webhooks journal, a change feed that could go
+    below it, needs an app authorised with OAuth client credentials.)
+
+    - per object type with a record created, updated, archived or merged that day: one search to find
+      them (the search is the only "modified since" the objects API has), plus one batch read per 100 of
+      its live changed records (search returns no property history; the batch read does, 100 a call);
+    - per object type with new records: their associations towards each type they can be associated
+      with, whichever is cheaper of one v4 batch read per target type and 1,000 records, or one page
+      of 100 of `GET /crm/v3/objects/{type}?associations=...` (every target in one call) per 100 new
+      records. The second is generous: it needs a cursor that starts past the records already held,
+      which HubSpot does not document, and its v3 association types carry no label ids;
+    - per manual list that lost a member that day: every page of it (250 a page), since no API lists a
+      list's removals;
+    - per form with a submission that day: one call (submissions are read per form).
+    """
+    acct = sb.account
+
+    def within(stamps: np.ndarray) -> np.ndarray:
+        return (stamps >= start_ms) & (stamps < end_ms)
+
+    searches = history_reads = association_reads = 0
+    targets: dict[str, set[str]] = {}
+    for a, b in acct.edges:
+        targets.setdefault(a, set()).add(b)
+    for type_id, table in acct.tables.items():
+        if not sb.is_activated(type_id):
+            continue
+        live = table.archived == 0
+        changed = within(table.updated) | within(table.created) | within(table.archived)
+        if not changed.any():
+            continue
+        searches += 1
+        history_reads += math.ceil(int((changed & live).sum()) / BATCH_READ)
+        new = int((within(table.created) & live).sum())
+        reachable = [t for t in targets.get(type_id, ()) if sb.is_activated(t)]
+        if new and reachable:
+            association_reads += min(
+                len(reachable) * math.ceil(new / ASSOCIATION_BATCH), math.ceil(new / LIST_PAGE)
+            )
+    list_pages = sum(
+        math.ceil(len(lst.members) / MEMBERSHIP_PAGE)
+        for lst in acct.lists_
+        if lst.processing_type == "MANUAL" and start_ms <= lst.last_removed_ms < end_ms
+    )
+    forms = sum(int(within(s.times).any()) for s in acct.marketing.form_submissions.values())
+    parts = {
+        "change_searches": searches,
+        "history_batch_reads": history_reads,
+        "new_record_associations": association_reads,
+        "manual_lists_with_removals_pages": list_pages,
+        "forms_with_submissions": forms,
+    }
+    return {"total": sum(parts.values()), **parts}
+
+
 def exact_index_extra(plan: Any, live: dict[str, Any]) -> dict[str, int]:
     """What the incremental sync's EXACT adds per day (as in bench/crm_incremental.py)."""
 
@@ -181,6 +248,14 @@ def summary(full: dict[str, Any], daily: list[dict[str, Any]], k: int, exact: di
             f"day {r['day']}: {r['total']} calls = {r['share_of_full_pct']} % of the full run"
             f" (target <= {TARGET_PCT} %); definitions reused: {', '.join(r['definitions_reused']) or 'none'}"
         )
+        floor = r["floor"]
+        parts = ", ".join(
+            f"{name} {n}" for name, n in floor.items() if name not in ("total", "share_of_full_pct")
+        )
+        lines.append(
+            f"  the day's floor (no sync with a private app's token makes fewer calls): {floor['total']} calls ="
+            f" {floor['share_of_full_pct']} % of the full run ({parts}); this run = {r['total'] / max(floor['total'], 1):.2f} x the floor"
+        )
     lines.append(
         f"exact mode per day (definitions every day + EXACT index): ~{exact['daily_calls']} calls"
         f" = {exact['share_of_full_pct']} % of the full run; of which definitions {exact['definitions_calls']}"
@@ -219,10 +294,14 @@ def main() -> None:
         daily: list[dict[str, Any]] = []
         exact_days = []
         for n in range(args.days):
+            start_ms = sb.account.now_ms
             sb.advance(days=1)
+            floor = day_floor(sb, start_ms, sb.account.now_ms)
             run = day_run(sb, root, START + timedelta(days=n), k, settings)
             plan = run.pop("plan")
             run["share_of_full_pct"] = round(100 * run["total"] / full["total"], 3)
+            floor["share_of_full_pct"] = round(100 * floor["total"] / full["total"], 3)
+            run["floor"] = floor
             extra = exact_index_extra(plan, full.get("live_records") or {})
             exact_days.append((definitions_calls(run) + run["exact_definitions_extra_calls"], extra, run))
             daily.append(run)

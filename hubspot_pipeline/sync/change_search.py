@@ -1,7 +1,8 @@
 """Finding what changed in HubSpot cheaply: the searches and listings an incremental sync asks.
 
-- `windowed_ids`: records modified since a moment, windowed on (timestamp, id) so that neither the
-  10,000-result search cap nor thousands of records sharing one timestamp lose or loop;
+- `windowed_ids`: records modified since a moment, with their modified dates, windowed on
+  (timestamp, id) so that neither the 10,000-result search cap nor thousands of records sharing one
+  timestamp lose or loop;
 - `id_range_scan`: every live record of an id range with a few properties, 200 per call, each page
   a new search after the last id read (never near the cap);
 - `archived_listing`: the archived list (ids and dates; the API has no "archived since" filter);
@@ -50,16 +51,23 @@ def _search_window(
 
 def windowed_ids(
     client: HubSpotClient, type_id: str, since_ms: int, extra: list[dict] | None = None
-) -> set[int]:
-    """Ids of records whose modified date is at or after `since_ms` (and that match `extra`), in
-    windows on (timestamp, id) that never ask past the 10,000-result cap (module docstring)."""
+) -> dict[int, int]:
+    """Each record whose modified date is at or after `since_ms` (and that matches `extra`), id to
+    that date (epoch ms; -1 when HubSpot shows none), in windows on (timestamp, id) that never ask
+    past the 10,000-result cap (module docstring)."""
     prop = modified_property(type_id)
-    ids: set[int] = set()
+    ids: dict[int, int] = {}
+
+    def add(results: list[dict]) -> None:
+        for r in results:
+            stamp = to_ms((r.get("properties") or {}).get(prop))
+            ids[int(r["id"])] = -1 if stamp is None else stamp
+
     lower, operator = since_ms, "GTE"
     while True:
         filters = [{"propertyName": prop, "operator": operator, "value": str(lower)}, *(extra or [])]
         results, total = _search_window(client, type_id, filters, prop, prop)
-        ids.update(int(r["id"]) for r in results)
+        add(results)
         if len(results) >= total:
             return ids
         stamp = to_ms((results[-1].get("properties") or {}).get(prop))
@@ -73,7 +81,7 @@ def windowed_ids(
                 *(extra or []),
             ]
             found, tie_total = _search_window(client, type_id, tie, ID_PROPERTY, prop)
-            ids.update(int(r["id"]) for r in found)
+            add(found)
             if len(found) >= tie_total or not found:
                 break
             last_id = int(found[-1]["id"])

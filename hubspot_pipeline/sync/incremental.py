@@ -5,10 +5,13 @@ Per object type (hubspot-api.md §3.3, §3.4; the searches are in `change_search
    otherwise) from the watermark minus a look-back overlap (search lags writes), windowed on
    (timestamp, id) so the 10,000-result cap and 20,000 records at one timestamp neither lose nor loop;
    ids are deduplicated.
-2. the window before, now settled, is counted again (one search call): if HubSpot's count of the
-   records last modified in it differs from the index's, an earlier search missed something (writes
-   it saw late, reads that failed), so that window is searched again and what the index lacks is
-   read (`reconciled: "window"`).
+2. the window before (the previous run's search), now settled, is checked again: an earlier search
+   may have missed something in it (writes it saw late, reads that failed). When the index holds at
+   most `WINDOW_IN_SEARCH` records last modified in it, step 1 simply searches from that window's
+   start, and each record found in it that the index lacks or holds older is read (one search call
+   serves both: `window: "searched"`). Otherwise the window is counted (one search call): if
+   HubSpot's count differs from the index's, the window is searched again and what the index lacks
+   is read (`window: "counted"`). Either way `reconciled: "window"` says something was recovered.
 3. the changed ids through batch read with every property and its history (100 per call); history
    rows already in the index are dropped, so the index holds each entry once.
 4. archived ids through the archived list (ids only: the API has no "archived since" filter); ids not
@@ -140,6 +143,10 @@ class IncrementalSettings:
             ),
         )
 
+
+# Step 2's choice: a settled window of at most this many records (one search page) is searched again
+# with the day's changes, which costs no more calls than counting it and names each record it missed.
+WINDOW_IN_SEARCH = SEARCH_PAGE
 
 # Every silent change re-read daily: an export equal to a full sync's, at a higher daily cost.
 EXACT = IncrementalSettings(association_refresh_days=1, calculated_refresh_days=1)
@@ -298,6 +305,16 @@ def _window_misses(
     return ids[~known]
 
 
+def _searched_window_misses(before: _Before, ids: np.ndarray, stamps: np.ndarray) -> np.ndarray:
+    """Of the records step 1 found last modified in the settled window (`ids` sorted, their
+    modified dates `stamps`), those the index lacks or holds in an older version."""
+    if not len(before.live):
+        return ids
+    at = np.clip(np.searchsorted(before.live, ids), 0, len(before.live) - 1)
+    current = (before.live[at] == ids) & (before.updated[at] >= stamps)
+    return ids[~current]
+
+
 @dataclass(frozen=True)
 class _Tombstones:
     ids: np.ndarray  # every new tombstone, read or taken from the listing, sorted
@@ -391,7 +408,16 @@ def incremental_sync(
             tid, props = info.type_id, plan.properties[info.type_id]
             known = tid in known_types
             before = _Before.of(reader, tid)
-            searched = np.array(sorted(windowed_ids(client, tid, since if known else 0)), dtype=np.int64)
+            check = known and not cadence and window is not None
+            lo, hi = window or (0, 0)
+            merged = check and int(((before.updated >= lo) & (before.updated < hi)).sum()) <= WINDOW_IN_SEARCH
+            changes = windowed_ids(client, tid, lo if merged else since if known else 0)
+            ids = np.fromiter(changes.keys(), np.int64, len(changes))
+            stamps = np.fromiter(changes.values(), np.int64, len(changes))
+            order = np.argsort(ids)
+            ids, stamps = ids[order], stamps[order]
+            settled = (stamps >= 0) & (stamps < hi) if merged else np.zeros(len(ids), dtype=bool)
+            searched = ids[~settled]
             # tombstones now (a record restored from the recycle bin is live again, and may go again)
             tombstones = reader.tombstones(tid, before.live)
             retry = settings.failed_retry_days
@@ -413,9 +439,14 @@ def incremental_sync(
                     np.array(sorted(reconcile_ids(client, tid, before.live, before.updated)), dtype=np.int64)
                 )
                 reconciled = "cadence"
-            elif known and window is not None:
+            elif merged:
+                missed = _searched_window_misses(before, ids[settled], stamps[settled])
+                if len(missed):
+                    extra.append(missed)
+                    reconciled = "window"
+            elif check:
                 recent = int((dead.updated >= now_ms - settings.lookback / timedelta(milliseconds=1)).sum())
-                missed = _window_misses(client, tid, window, before, searched, gone, recent)
+                missed = _window_misses(client, tid, (lo, hi), before, searched, gone, recent)
                 if missed is not None:
                     extra.append(missed)
                     reconciled = "window"
@@ -451,6 +482,7 @@ def incremental_sync(
                 "calculated_scanned": len(scanned),
                 "calculated_refreshed": len(calc.ids) if calc else 0,
                 "reconciled": reconciled,
+                "window": "searched" if merged else "counted" if check else "",
             }
             log.info("delta %s: %d changed, %d new tombstones", info.name, len(live.ids), len(dead.ids))
         refresh = AssociationRefresh(
