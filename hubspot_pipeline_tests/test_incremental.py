@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pytest
 
@@ -319,3 +320,16 @@ def test_a_settled_window_too_large_to_search_again_is_counted(
         export = Export(sb, LocalDestination(tmp_path / "kept"), tmp_path / "k")
         export.run(DAY0)
         _settled_window_case(export, tmp_path, START, "counted")
+
+
+def test_the_window_is_searched_again_only_when_small_and_not_overtaken_by_the_look_back() -> None:
+    """Step 2's choice: a window holding at most WINDOW_IN_SEARCH records is searched again with the
+    day's changes; a larger one is counted; and an empty one because the look-back was raised past the
+    time since the last run (lo > hi) is not, or starting at lo would skip [hi, lo)."""
+    n = incremental.WINDOW_IN_SEARCH
+    live = np.arange(1, n + 2, dtype=np.int64)
+    full = incremental._Before(live, np.full(n + 1, 1_500, dtype=np.int64))
+    assert not incremental._search_window_again(1_000, 2_000, full)
+    held = incremental._Before(live, np.r_[np.full(n, 1_500), 2_000].astype(np.int64))
+    assert incremental._search_window_again(1_000, 2_000, held)
+    assert not incremental._search_window_again(2_000, 1_000, held)

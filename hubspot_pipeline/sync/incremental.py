@@ -305,6 +305,16 @@ def _window_misses(
     return ids[~known]
 
 
+def _search_window_again(lo: int, hi: int, before: _Before) -> bool:
+    """Whether step 1 searches from the settled window's start `lo` (step 2): the index holds at
+    most `WINDOW_IN_SEARCH` records last modified in [lo, hi). Never when the window is empty
+    because the look-back was raised past the time since the last run (lo > hi): starting at `lo`
+    would then skip [hi, lo)."""
+    if lo > hi:
+        return False
+    return int(((before.updated >= lo) & (before.updated < hi)).sum()) <= WINDOW_IN_SEARCH
+
+
 def _searched_window_misses(before: _Before, ids: np.ndarray, stamps: np.ndarray) -> np.ndarray:
     """Of the records step 1 found last modified in the settled window (`ids` sorted, their
     modified dates `stamps`), those the index lacks or holds in an older version."""
@@ -410,7 +420,7 @@ def incremental_sync(
             before = _Before.of(reader, tid)
             check = known and not cadence and window is not None
             lo, hi = window or (0, 0)
-            merged = check and int(((before.updated >= lo) & (before.updated < hi)).sum()) <= WINDOW_IN_SEARCH
+            merged = check and _search_window_again(lo, hi, before)
             changes = windowed_ids(client, tid, lo if merged else since if known else 0)
             ids = np.fromiter(changes.keys(), np.int64, len(changes))
             stamps = np.fromiter(changes.values(), np.int64, len(changes))
