@@ -6,7 +6,7 @@
 - `id_range_scan`: every live record of an id range with a few properties, 200 per call, each page
   a new search after the last id read (never near the cap);
 - `archived_listing`: the archived list (ids and dates; the API has no "archived since" filter);
-- `reconcile_ids`: the live list (ids and `updatedAt`) against the index;
+- `reconcile_ids`: the live list (ids and `updatedAt`) against the index (`behind_index`);
 - `search_total`: how many records match, in one call: it tells when the index looks inconsistent.
 """
 
@@ -110,11 +110,17 @@ def reconcile_ids(client: HubSpotClient, type_id: str, ids: np.ndarray, updated:
     for page in listing:
         listed = np.array([int(r["id"]) for r in page], dtype=np.int64)
         stamps = np.array([to_ms(r.get("updatedAt")) or 0 for r in page], dtype=np.int64)
-        at = np.clip(np.searchsorted(ids, listed), 0, max(len(ids) - 1, 0))
-        known = (ids[at] == listed) if len(ids) else np.zeros(len(listed), dtype=bool)
-        behind = ~known | (updated[at] < stamps if len(ids) else True)
-        stale.update(int(i) for i in listed[behind])
+        stale.update(int(i) for i in listed[behind_index(ids, updated, listed, stamps)])
     return stale
+
+
+def behind_index(ids: np.ndarray, updated: np.ndarray, found: np.ndarray, stamps: np.ndarray) -> np.ndarray:
+    """Which of the records `found` in HubSpot, modified at `stamps`, the index lacks or holds in
+    an older version, given its live `ids` (sorted) and their `updated` (epoch ms)."""
+    if not len(ids):
+        return np.ones(len(found), dtype=bool)
+    at = np.clip(np.searchsorted(ids, found), 0, len(ids) - 1)
+    return (ids[at] != found) | (updated[at] < stamps)
 
 
 def id_range_scan(

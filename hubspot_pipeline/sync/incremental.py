@@ -67,6 +67,7 @@ from hubspot_pipeline.sync.change_search import (
     MAX_ID,
     SEARCH_PAGE,
     archived_listing,
+    behind_index,
     id_range_scan,
     reconcile_ids,
     search_total,
@@ -315,16 +316,6 @@ def _search_window_again(lo: int, hi: int, before: _Before) -> bool:
     return int(((before.updated >= lo) & (before.updated < hi)).sum()) <= WINDOW_IN_SEARCH
 
 
-def _searched_window_misses(before: _Before, ids: np.ndarray, stamps: np.ndarray) -> np.ndarray:
-    """Of the records step 1 found last modified in the settled window (`ids` sorted, their
-    modified dates `stamps`), those the index lacks or holds in an older version."""
-    if not len(before.live):
-        return ids
-    at = np.clip(np.searchsorted(before.live, ids), 0, len(before.live) - 1)
-    current = (before.live[at] == ids) & (before.updated[at] >= stamps)
-    return ids[~current]
-
-
 @dataclass(frozen=True)
 class _Tombstones:
     ids: np.ndarray  # every new tombstone, read or taken from the listing, sorted
@@ -450,7 +441,8 @@ def incremental_sync(
                 )
                 reconciled = "cadence"
             elif merged:
-                missed = _searched_window_misses(before, ids[settled], stamps[settled])
+                found = ids[settled]
+                missed = found[behind_index(before.live, before.updated, found, stamps[settled])]
                 if len(missed):
                     extra.append(missed)
                     reconciled = "window"
