@@ -124,7 +124,12 @@ def test_endpoint_templates_keep_the_counter_small() -> None:
 def test_endpoint_templates_match_the_sandbox_route_keys() -> None:
     """Same keys on both sides, so a test can compare `client.calls` with `Sandbox.calls` directly."""
     # the legacy endpoints are the sandbox's for other clients: the pipeline never calls them
-    api_routes = [r for r in ROUTES if not r.control and r.key not in LEGACY_ROUTE_KEYS]
+    # and the journal's files are fetched from the pre-signed URL an entry gives, not from a route
+    api_routes = [
+        r
+        for r in ROUTES
+        if not r.control and r.key not in LEGACY_ROUTE_KEYS and not r.key.startswith("GET /_journal/")
+    ]
     assert len(api_routes) > 30
     for route in api_routes:
         path = re.sub(r"\{\w+\}", "7", route.template)

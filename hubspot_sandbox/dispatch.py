@@ -66,7 +66,7 @@ class Dispatcher:
         if not route.control:
             sb.record_call(route.key)  # every request a route receives, whatever its answer
         try:
-            token = sb.tokens.authenticate(headers.get("authorization"))
+            token = "" if route.public else sb.tokens.authenticate(headers.get("authorization"))
             ctx = RequestContext(
                 sandbox=sb,
                 method=method,
@@ -78,8 +78,10 @@ class Dispatcher:
             )
             if route.control:
                 return self._serve(route, ctx)
-            sb.tokens.authorize(token, route.scopes(ctx))
-            rate_headers.extend(sb.limiter.admit(token, search=route.search))
+            if not route.public:
+                sb.tokens.authorize(token, route.scopes(ctx))
+            if route.limited:
+                rate_headers.extend(sb.limiter.admit(token, search=route.search))
         except ApiError as err:
             sb.record_rejection(f"{err.status} {route.key}")
             raise

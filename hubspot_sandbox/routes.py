@@ -23,6 +23,8 @@ class Route:
     scopes: ScopeRule
     search: bool = False  # own per-second bucket, exempt from the burst bucket, no rate headers
     control: bool = False  # /_sandbox/*: bearer token needed, but no scopes, limits, faults or counting
+    public: bool = False  # no bearer token (the OAuth token endpoint, pre-signed journal files)
+    limited: bool = True  # meets the rate limits (the journal's reads are exempt)
 
     @property
     def key(self) -> str:
@@ -76,6 +78,7 @@ def _routes() -> list[Route]:
         associations,
         control,
         events,
+        journal,
         legacy_definitions,
         legacy_records,
         lists,
@@ -143,6 +146,7 @@ def _routes() -> list[Route]:
         *legacy_records.routes(Route),
         *object_library.routes(Route),
         *marketing.routes(Route),
+        *journal.routes(Route),
         Route("POST", "/_sandbox/advance", control.advance, scopes(), control=True),
         Route("GET", "/_sandbox/calls", control.calls, scopes(), control=True),
     ]  # fmt: skip
@@ -177,3 +181,14 @@ def _legacy_keys() -> frozenset[str]:
 # other clients call, the object library's enablement, the marketing and content APIs), each with a
 # golden list of its own.
 LEGACY_ROUTE_KEYS: frozenset[str] = _legacy_keys()
+
+
+def _journal_keys() -> frozenset[str]:
+    from hubspot_sandbox.endpoints import journal
+
+    return frozenset(r.key for r in journal.routes(Route))
+
+
+# The webhooks journal, its subscriptions, the OAuth token and the entry files: answers carry wall-clock
+# times (token and URL expiry), so `test_sandbox_journal.py` checks them instead of a golden list.
+JOURNAL_ROUTE_KEYS: frozenset[str] = _journal_keys()

@@ -15,6 +15,7 @@ from hubspot_sandbox.config import SandboxConfig
 from hubspot_sandbox.dispatch import Dispatcher
 from hubspot_sandbox.errors import ApiError, error_body, not_activated
 from hubspot_sandbox.faults import FaultInjector
+from hubspot_sandbox.journal import JournalService
 from hubspot_sandbox.limits import RateLimiter, RateLimitSettings
 from hubspot_sandbox.locking import RWLock
 from hubspot_sandbox.model import Account, ObjectType
@@ -42,6 +43,7 @@ class Sandbox:
         self.lock = RWLock()
         self.tokens = TokenRegistry()
         self.tokens.add(cfg.token)
+        self.journal = JournalService(self.account, cfg.seed)  # webhooks journal: apps, subscriptions
         self.limiter = RateLimiter(
             RateLimitSettings(cfg.rate_limits, cfg.burst, cfg.daily, cfg.search_per_second, cfg.retry_after),
             portal_id=self.account.portal_id,
@@ -126,6 +128,10 @@ class Sandbox:
         self, token: str, scopes: Iterable[str] | None = None, expires_at: dt.datetime | None = None
     ) -> None:
         self.tokens.add(token, scopes, expires_at)
+
+    def add_app(self, client_id: str, client_secret: str, scopes: Iterable[str] | None = None) -> None:
+        """An OAuth app that may get client-credentials tokens (`scopes` None: any) for the journal."""
+        self.journal.add_app(client_id, client_secret, scopes)
 
     def set_rate_limits(
         self,

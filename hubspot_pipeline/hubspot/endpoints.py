@@ -73,6 +73,24 @@ ROUTES: tuple[str, ...] = (
     "/form-integrations/v1/submissions/forms/{formGuid}",
     "/automation/v4/sequences",
     "/crm/v3/objects/deals/splits/batch/read",
+    # the webhooks journal (sync.journal), its subscriptions and the token of the app that reads it
+    "/oauth/v1/token",
+    "/webhooks-journal/subscriptions/2026-03",
+    "/webhooks-journal/subscriptions/2026-03/{subscriptionId}",
+    "/webhooks-journal/subscriptions/2026-03/portals/{portalId}",
+    *(
+        f"/webhooks-journal/{family}/2026-03/{route}"
+        for family in ("journal", "journal-local")
+        for route in (
+            "earliest",
+            "latest",
+            "offset/{offset}/next",
+            "batch/earliest/{count}",
+            "batch/latest/{count}",
+            "batch/{offset}/next/{count}",
+            "batch/read",
+        )
+    ),
 )
 
 _PLACEHOLDER = re.compile(r"^\{\w+\}$")

@@ -14,6 +14,7 @@ from .catalog import CUSTOM_TYPES, CustomTypeSpec, Prop
 from .events import EventCatalog
 from .fill import candidates
 from .generate import Generator, RecordCtx, Sources
+from .journal import Change, Journal
 from .library import (
     LIBRARY_CATALOG,
     LIBRARY_PAIRS,
@@ -157,6 +158,7 @@ class Account:
         # Marketing and content assets (emails, pages, forms, ...) and deal splits: streams of their own,
         # built last, so nothing above draws differently (`marketing.py`).
         self.marketing = Marketing(self)
+        self.journal = Journal()  # the changes `advance()` and `restore()` make (`journal.py`)
 
     # --- construction helpers (also used by advance) -----------------------------------------
 
@@ -234,6 +236,7 @@ class Account:
             self.marketing.advance_day(self, self.days_advanced, self.now_ms)  # after the deals' writes
             self.days_advanced += 1
             self.now_ms += DAY_MS
+            self.journal.prune(self.now_ms)
         self.record_cache.clear()
 
     # --- types and properties ------------------------------------------------------------------
@@ -471,6 +474,8 @@ class Account:
             entry = (iso_ms(ms), ms, self.generator.sources.crm[0])
             ov.props[lastmod] = [entry, *ov.props.get(lastmod, ())][: table.history_cap]
             table.updated[idx] = ms
+        names = ((table.registry.lastmodified, iso_ms(self.now_ms)),) if touch else ()
+        self.journal.extend([Change(self.now_ms, "RESTORE", table.type_id, int(record_id), properties=names)])
         table.version += 1  # search orders and unique indexes key on it
         self.record_cache.clear()  # cached contexts hold the record's old histories
 

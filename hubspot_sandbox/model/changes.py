@@ -31,6 +31,7 @@ import numpy as np
 from . import build
 from .associations import PRIMARY, UNLABELED, EdgeTable
 from .catalog import LATER_CUSTOM_TYPES, Prop
+from .journal import Change
 from .library import LIBRARY_PAIRS, create_links
 from .lists import ListState
 from .properties import make_spec
@@ -88,6 +89,8 @@ class Day:
         self.bulk_update = bulk_update
         self.ops: list[Op] = []
         self.edge_logs: dict[tuple[str, str], list[tuple[int, int, int | None]]] = {}
+        self.journal: list[Change] = []  # what the day did, for the account's journal
+        self._written: dict[str, str] = {}  # the properties the op being applied wrote, and their values
         self.victims: dict[str, set[int]] = {}
         self.live: dict[str, np.ndarray] = {}
 
@@ -189,6 +192,7 @@ class Day:
         created = np.sort(self._when(k))
         first = table.append(table.next_ids(k, self.rng.integers(1, 4, size=k)), created)
         for j in range(k):
+            self._note(Change(int(created[j]), "CREATE", table.type_id, int(table.ids[first + j])))
             self._link_new(table, first + j)
 
     def _link_new(self, table: TypeTable, idx: int) -> None:
@@ -205,13 +209,32 @@ class Day:
             target = int(alive[r.below(len(alive))])
             primary = edges.pair.forward[1] is not None and not edges.pair.same_type
             bits = UNLABELED | (PRIMARY if primary else 0)
-            self._log_edge(edges, table.type_id, idx, target, bits)
+            self._log_edge(edges, table.type_id, idx, target, bits, int(table.created[idx]))
 
     def _log_edge(
-        self, edges: EdgeTable, from_type: str, from_idx: int, to_idx: int, bits: int | None
+        self, edges: EdgeTable, from_type: str, from_idx: int, to_idx: int, bits: int | None, ts: int
     ) -> None:
         a, b = (from_idx, to_idx) if edges.pair.a == from_type else (to_idx, from_idx)
         self.edge_logs.setdefault((edges.pair.a, edges.pair.b), []).append((a, b, bits))
+        self._note_edge(edges, a, b, bits, ts)
+
+    def _note(self, change: Change) -> None:
+        self.journal.append(change)
+
+    def _note_write(self, ts: int, action: str, table: TypeTable, idx: int, **detail: object) -> None:
+        """A change that wrote properties (those `_entry` saw since the last one)."""
+        written, self._written = tuple(sorted(self._written.items())), {}
+        self._note(Change(ts, action, table.type_id, int(table.ids[idx]), properties=written, **detail))  # type: ignore[arg-type]
+
+    def _note_edge(self, edges: EdgeTable, a: int, b: int, bits: int | None, ts: int) -> None:
+        """An association added (`bits`: its types) or removed (None), seen from each side."""
+        pair, tables = edges.pair, self.acct.tables
+        ends = ((pair.a, a, pair.b, b, False), (pair.b, b, pair.a, a, True))
+        for from_type, i, to_type, j, reverse in ends[:1] if pair.same_type and a == b else ends:
+            action = "ASSOCIATION_REMOVED" if bits is None else "ASSOCIATION_ADDED"
+            types = () if bits is None else tuple(t["typeId"] for t in pair.types_for(bits, reverse))
+            self._note(Change(ts, action, from_type, int(tables[from_type].ids[i]), to_type_id=to_type,
+                              to_object_id=int(tables[to_type].ids[j]), association_type_ids=types))  # fmt: skip
 
     def _plan_events(self) -> None:
         catalog = self.acct.event_catalog
@@ -345,9 +368,12 @@ class Day:
             edges.apply(self.edge_logs.get((a_type, b_type), []), dead_a, dead_b)
         for lst in acct.lists_:
             table = acct.tables[lst.object_type_id]
-            lst.commit(table.archived != 0, self.end - 1)
+            for idx, ts, added in lst.commit(table.archived != 0, self.end - 1):
+                action = "ADDED_TO_LIST" if added else "REMOVED_FROM_LIST"
+                self._note(Change(ts, action, lst.object_type_id, int(table.ids[idx]), list_id=lst.list_id))
         for table in acct.tables.values():
             table.version += 1
+        acct.journal.extend(self.journal)
 
     def _rng(self, op: Op) -> Rng:
         return Rng(combine(self.key, op.seq))
@@ -356,6 +382,7 @@ class Day:
         ov = table.overlay_for(idx)
         entry: Entry = (value, ts, source)
         ov.props[name] = [entry, *ov.props.get(name, ())][: table.history_cap]
+        self._written[name] = value
 
     def _touch(self, table: TypeTable, idx: int, ts: int, source: Source) -> None:
         """A write to the record: bump updatedAt and the last-modified property."""
@@ -373,6 +400,7 @@ class Day:
             value = gen.draw_value(ctx, spec, r, gen.value(ctx, spec))
             self._entry(table, op.idx, spec.name, value, op.ts, source)
         self._touch(table, op.idx, op.ts, source)
+        self._note_write(op.ts, "UPDATE", table, op.idx)
 
     def _do_calc(self, op: Op) -> None:
         acct, r = self.acct, self._rng(op)
@@ -382,12 +410,15 @@ class Day:
         spec = r.choice(table.registry.calculated())
         value = gen.draw_value(ctx, spec, r, gen.value(ctx, spec))
         self._entry(table, op.idx, spec.name, value, op.ts, gen.sources.calculated)  # no touch: silent change
+        self._written.clear()  # and no journal entry
 
     def _do_archive(self, op: Op) -> None:
         table = self.acct.tables[op.type_id]
         source = self._rng(op).choice(self.acct.generator.sources.crm)
         self._touch(table, op.idx, op.ts, source)
         table.archived[op.idx] = op.ts
+        self._written.clear()
+        self._note(Change(op.ts, "DELETE", op.type_id, int(table.ids[op.idx])))
 
     def _do_merge(self, op: Op) -> None:
         acct = self.acct
@@ -405,6 +436,7 @@ class Day:
         self._touch(table, victim, op.ts, source)
         table.archived[victim] = op.ts
         table.merged[victim] = survivor
+        self._note_write(op.ts, "MERGE", table, survivor, merged_ids=(int(table.ids[victim]),))
         # the survivor inherits the merged record's associations (unlabeled; its primaries stay its own)
         for (a, _b), edges in acct.edges.items():
             if a != op.type_id:
@@ -412,7 +444,7 @@ class Day:
             other, bits, _ = edges.neighbors(victim, from_b=edges.pair.a != a)
             for o, bt in zip(other.tolist(), bits.tolist(), strict=True):
                 if not (edges.pair.same_type and o == survivor):
-                    self._log_edge(edges, a, survivor, o, (bt & ~PRIMARY) | UNLABELED)
+                    self._log_edge(edges, a, survivor, o, (bt & ~PRIMARY) | UNLABELED, op.ts)
 
     def _do_event(self, op: Op) -> None:
         acct = self.acct
@@ -423,18 +455,19 @@ class Day:
         for spec in table.registry.activity(op.extra):
             self._entry(table, op.idx, spec.name, iso_ms(op.ts), op.ts, source)
         self._touch(table, op.idx, op.ts, source)
+        self._note_write(op.ts, "UPDATE", table, op.idx)
 
     def _do_assoc(self, op: Op) -> None:
         a_type, b_type = op.type_id.split("|")
-        self.edge_logs.setdefault((a_type, b_type), []).append(
-            (op.idx, op.other, int(op.extra) if op.extra else None)
-        )
+        bits = int(op.extra) if op.extra else None
+        self.edge_logs.setdefault((a_type, b_type), []).append((op.idx, op.other, bits))
+        self._note_edge(self.acct.edges[(a_type, b_type)], op.idx, op.other, bits, op.ts)
 
     def _do_list_add(self, op: Op) -> None:
-        self._list(op.other).pending.append((op.idx, op.ts))
+        self._list(op.other).pending.append((op.idx, op.ts, True))
 
     def _do_list_remove(self, op: Op) -> None:
-        self._list(op.other).pending.append((op.idx, None))
+        self._list(op.other).pending.append((op.idx, op.ts, False))
 
     def _list(self, list_id: int):
         return next(x for x in self.acct.lists_ if x.list_id == list_id)
@@ -446,6 +479,7 @@ class Day:
         source: Source = ("IMPORT", f"import:bulk-day-{self.day}", None, None)
         self._entry(table, op.idx, spec.name, value, op.ts, source)
         self._touch(table, op.idx, op.ts, source)
+        self._note_write(op.ts, "UPDATE", table, op.idx)
 
 
 def apply_day(acct: Account, bulk_update: int) -> None:

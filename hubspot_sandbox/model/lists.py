@@ -34,7 +34,7 @@ class ListState:
     list_version: int = 1
     last_added_ms: int = 0
     last_removed_ms: int = 0
-    pending: list[tuple[int, int | None]] = field(default_factory=list)  # (idx, added ms | None=removed)
+    pending: list[tuple[int, int, bool]] = field(default_factory=list)  # (idx, ms, added: else removed)
     _joined: np.ndarray | None = field(default=None, repr=False)  # join order, built on demand
 
     def join_order(self) -> np.ndarray:
@@ -43,18 +43,22 @@ class ListState:
             self._joined = np.lexsort((self.members, self.added_ms))
         return self._joined
 
-    def commit(self, dead: np.ndarray, removed_at: int) -> None:
-        """Apply pending adds/removals in order, then drop archived records (HubSpot does so)."""
+    def commit(self, dead: np.ndarray, removed_at: int) -> list[tuple[int, int, bool]]:
+        """Apply pending adds/removals in order, then drop archived records (HubSpot does so); the
+        adds and removals that changed the list, as (idx, ms, added), in order (the drops are not)."""
         if not self.pending and not dead[self.members].any():
-            return
+            return []
         current = dict(zip(self.members.tolist(), self.added_ms.tolist(), strict=True))
-        for idx, ts in self.pending:
-            if ts is None:
+        done: list[tuple[int, int, bool]] = []
+        for idx, ts, added in self.pending:
+            if not added:
                 if current.pop(idx, None) is not None:
                     self.last_removed_ms = max(self.last_removed_ms, removed_at)
+                    done.append((idx, ts, False))
             elif idx not in current:
                 current[idx] = ts
                 self.last_added_ms = max(self.last_added_ms, ts)
+                done.append((idx, ts, True))
         for idx in [i for i in current if dead[i]]:
             del current[idx]
             self.last_removed_ms = max(self.last_removed_ms, removed_at)
@@ -63,6 +67,7 @@ class ListState:
         order = sorted(current)
         self.members = np.array(order, dtype=np.int64)
         self.added_ms = np.array([current[i] for i in order], dtype=np.int64)
+        return done
 
     def as_dict(self) -> dict:
         """API list dict (the `/crm/v3/lists/search` shape)."""
