@@ -15,7 +15,11 @@ outside the store) and computed for the index as `bench/crm_incremental.py` does
 association rescan and the re-read of every calculated property).
 
     .venv/bin/python bench/daily_job.py [--scale small|medium] [--days 2] [--json PATH]
-        [--reuse-day0 DIR]
+        [--reuse-day0 DIR] [--journal]
+
+`--journal` reads HubSpot's webhooks journal in the index sync (an app's client credentials): the
+first three daily runs search as without it (README, "Webhooks journal") and are run, not measured;
+the `--days` after them are.
 
 `--reuse-day0 DIR` saves the store after day 0 in DIR, or starts from DIR when it exists (the sandbox
 is seeded, so its day 0 is the same): for iterating on the daily part only. The day-0 figures it then
@@ -44,6 +48,7 @@ from hubspot_pipeline.sync.association_refresh import lead_pairs
 from hubspot_pipeline.sync.full_sync import ASSOCIATION_BATCH, BATCH_READ, LIST_PAGE, sync_plan
 from hubspot_pipeline.sync.incremental import IncrementalSettings
 from hubspot_pipeline.sync.index_sync import sync_index
+from hubspot_pipeline.sync.journal import Journal, JournalApp
 from hubspot_pipeline.sync.lists import MEMBERSHIP_PAGE
 from hubspot_pipeline.sync.sources import CADENCE, SOURCES
 from hubspot_pipeline.tables.context import ExportContext
@@ -56,6 +61,10 @@ START = date(2026, 3, 1)
 HERE = Path(__file__).resolve().parent
 DEFAULT_JSON = HERE / "results" / "daily_job.json"
 TARGET_PCT = 2.0
+APP = ("bench-journal-app", "bench-journal-secret")
+JOURNAL_FILES = "GET /_journal/files/{offset}"
+# with the journal, the first three daily runs search (README, "Webhooks journal"): run, not measured
+JOURNAL_WARM_UP = 3
 
 
 def refresh_days() -> int:
@@ -63,9 +72,13 @@ def refresh_days() -> int:
     return int(os.environ.get("HUBSPOT_DEFINITIONS_REFRESH_DAYS") or setting.default)
 
 
-def day_run(sb: Sandbox, root: str, day: date, k: int, settings: IncrementalSettings) -> dict[str, Any]:
-    """The daily job for `day`: calls per asset and per endpoint, plus what the exact definitions add."""
+def day_run(
+    sb: Sandbox, root: str, day: date, k: int, settings: IncrementalSettings, journal: bool = False
+) -> dict[str, Any]:
+    """The daily job for `day`: calls per asset and per endpoint, plus what the exact definitions add.
+    With `journal`, the index sync reads HubSpot's webhooks journal with the bench's app."""
     client = HubSpotClient(sb.base_url, TOKEN, rate_limit_per_10s=1_000_000)
+    app, portal = JournalApp(*APP), sb.account.portal_id
     run_id = f"bench{day:%m%d}"
 
     def context() -> ExportContext:
@@ -87,8 +100,15 @@ def day_run(sb: Sandbox, root: str, day: date, k: int, settings: IncrementalSett
     plan = sync_plan(*(ctx.snapshot(s).data for s in ("schemas", "properties", "association_labels")))
 
     def crm_index() -> Any:
+        opened = (lambda c: Journal(c, app, portal)) if journal else None
         synced = sync_index(
-            ctx.destination, ctx.as_of, run_id, lambda: client, lambda: plan, settings=settings
+            ctx.destination,
+            ctx.as_of,
+            run_id,
+            lambda: client,
+            lambda: plan,
+            settings=settings,
+            journal_factory=opened,
         )
         ctx.snapshot("other_objects")  # as the asset does: the types read outside the objects API
         return synced
@@ -109,10 +129,17 @@ def day_run(sb: Sandbox, root: str, day: date, k: int, settings: IncrementalSett
         fetch(client, {name: ctx.snapshot(name).data for name in needs})
     exact_extra = sb.total_calls() - before
     generation = outcome.generation
+    types = (generation.stats.get("types") or {}) if generation is not None else {}
+    files = by_endpoint.get(JOURNAL_FILES, 0)
     return {
         "day": day.isoformat(),
         "kind": generation.kind if generation is not None else None,
         "total": sum(per_asset.values()),
+        # the journal's entry files come from pre-signed URLs (S3 at HubSpot), not its API: in `total`, and apart
+        "journal_files": files,
+        "total_without_journal_files": sum(per_asset.values()) - files,
+        "types_from_journal": sum(1 for t in types.values() if t.get("source") == "journal"),
+        "types": len(types),
         "seconds": seconds,
         "per_asset": per_asset,
         "by_endpoint": by_endpoint,
@@ -248,6 +275,12 @@ def summary(full: dict[str, Any], daily: list[dict[str, Any]], k: int, exact: di
             f"day {r['day']}: {r['total']} calls = {r['share_of_full_pct']} % of the full run"
             f" (target <= {TARGET_PCT} %); definitions reused: {', '.join(r['definitions_reused']) or 'none'}"
         )
+        if r.get("types_from_journal"):
+            lines.append(
+                f"  {r['types_from_journal']} of {r['types']} types from the webhooks journal; its entry files"
+                f" {r['journal_files']} (in the total; pre-signed URLs, not HubSpot's API):"
+                f" {r['total_without_journal_files']} calls without them"
+            )
         floor = r["floor"]
         parts = ", ".join(
             f"{name} {n}" for name, n in floor.items() if name not in ("total", "share_of_full_pct")
@@ -270,6 +303,11 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=2)
     parser.add_argument("--json", default=str(DEFAULT_JSON), help="where to write the figures")
     parser.add_argument("--reuse-day0", metavar="DIR", help="iteration only: save/restore the day-0 store")
+    parser.add_argument(
+        "--journal",
+        action="store_true",
+        help=f"read HubSpot's webhooks journal (an app's client credentials); {JOURNAL_WARM_UP} warm-up days first",
+    )
     args = parser.parse_args()
     settings = IncrementalSettings.from_env()
     k = refresh_days()
@@ -278,6 +316,7 @@ def main() -> None:
         Sandbox(SandboxConfig(seed=1, scale=args.scale, token=TOKEN, start_date=START)) as sb,
     ):
         sb.set_rate_limits(enabled=False)
+        sb.add_app(*APP)
         day0 = START - timedelta(days=1)
         saved = Path(args.reuse_day0, "store") if args.reuse_day0 else None
         if saved is not None and (saved.parent / "day0.json").exists():
@@ -292,12 +331,21 @@ def main() -> None:
                 shutil.copytree(root, saved)
                 (saved.parent / "day0.json").write_text(json.dumps(full))
         daily: list[dict[str, Any]] = []
+        warm_up: list[dict[str, Any]] = []
         exact_days = []
-        for n in range(args.days):
+        skip = JOURNAL_WARM_UP if args.journal else 0
+        for n in range(skip + args.days):
             start_ms = sb.account.now_ms
             sb.advance(days=1)
             floor = day_floor(sb, start_ms, sb.account.now_ms)
-            run = day_run(sb, root, START + timedelta(days=n), k, settings)
+            run = day_run(sb, root, START + timedelta(days=n), k, settings, args.journal)
+            if n < skip:
+                run.pop("plan")
+                warm_up.append({key: run[key] for key in ("day", "total", "types_from_journal", "types")})
+                print(
+                    f"warm-up {run['day']}: {run['total']} calls, {run['types_from_journal']} types from the journal"
+                )
+                continue
             plan = run.pop("plan")
             run["share_of_full_pct"] = round(100 * run["total"] / full["total"], 3)
             floor["share_of_full_pct"] = round(100 * floor["total"] / full["total"], 3)
@@ -327,6 +375,8 @@ def main() -> None:
             "calculated_refresh_days": settings.calculated_refresh_days,
         },
         "reused_day0": bool(args.reuse_day0),
+        "journal": args.journal,
+        "journal_warm_up": warm_up,
         "full": full,
         "daily": daily,
         "exact_mode_per_day": exact,

@@ -20,6 +20,7 @@ from hubspot_pipeline.sync.full_sync import sync_plan
 from hubspot_pipeline.sync.incremental import EXACT, IncrementalSettings
 from hubspot_pipeline.sync.index import load_manifest, to_ms
 from hubspot_pipeline.sync.index_sync import sync_index
+from hubspot_pipeline.sync.journal import Journal, JournalApp
 from hubspot_pipeline.tables.context import ExportContext
 from hubspot_pipeline.tables.export import export_spec
 from hubspot_pipeline.tables.registry import CRM_TABLES, SPECS, SYNC_DEFINITION_TABLES
@@ -33,6 +34,7 @@ START = date(2026, 3, 6)  # DAY0 + 10 opens a 7-day refresh cycle (ordinal % 7 =
 DAY0 = START - timedelta(days=1)
 DEFINITIONS = SYNC_DEFINITION_TABLES
 CRM = (*CRM_TABLES, "SYNC_HEALTH")
+LIST_TABLES = ("LISTS", "LIST_MEMBERSHIPS")
 
 
 @dataclass
@@ -40,6 +42,8 @@ class Export:
     sb: Sandbox
     dest: LocalDestination
     tmp: Path
+    app: JournalApp | None = None  # the webhooks journal's app, when the daily sync reads it
+    lists: bool = False  # export LISTS and LIST_MEMBERSHIPS too, read incrementally (a 7-day refresh)
 
     def client(self, fail_after: int | None = None) -> HubSpotClient:
         # retries without waiting: the sandbox's outages are counted in calls, not seconds
@@ -62,12 +66,26 @@ class Export:
         for name in DEFINITIONS:
             export_spec(ctx, SPECS[name])
         plan = sync_plan(*(ctx.snapshot(s).data for s in ("schemas", "properties", "association_labels")))
-        sync_index(self.dest, ctx.as_of, ctx.run_id, lambda: client, lambda: plan, settings=settings)
+        app, portal = self.app, self.sb.account.portal_id
+        journal = (lambda c: Journal(c, app, portal)) if app is not None else None
+        sync_index(
+            self.dest,
+            ctx.as_of,
+            ctx.run_id,
+            lambda: client,
+            lambda: plan,
+            settings=settings,
+            journal_factory=journal,
+        )
         if export is not None:
             ctx = ExportContext(export, self.dest, ctx.run_id, lambda: client, definitions_refresh_days=1)
         for name in CRM:
             outcome = export_spec(ctx, SPECS[name])
             assert all(c.passed for c in outcome.checks), (name, outcome.checks)
+        if self.lists:
+            ctx = ExportContext(ctx.day, self.dest, ctx.run_id, lambda: client, definitions_refresh_days=7)
+            for name in LIST_TABLES:
+                export_spec(ctx, SPECS[name])
 
     def table(self, day: date, name: str) -> set[tuple]:
         table: pa.Table = read_table(self.dest, day.isoformat(), name)
@@ -91,8 +109,8 @@ def _live_by_type(export: Export, day: date) -> dict[str, set[str]]:
     return ids
 
 
-def fresh_full(sb: Sandbox, day: date, tmp: Path) -> Export:
-    export = Export(sb, LocalDestination(tmp / "full"), tmp)
+def fresh_full(sb: Sandbox, day: date, tmp: Path, lists: bool = False) -> Export:
+    export = Export(sb, LocalDestination(tmp / "full"), tmp, lists=lists)
     export.run(day)
     return export
 

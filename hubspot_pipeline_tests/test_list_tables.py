@@ -212,7 +212,7 @@ def test_snapshot_and_active_lists_follow_their_records_without_paging(tmp_path:
         # many, so the list is paged again
         active = next(x for x in sb.account.lists_ if x.processing_type == "DYNAMIC" and len(x.members))
         sb.advance(days=1)
-        active.pending.append((int(active.members[0]), None))
+        active.pending.append((int(active.members[0]), sb.account.now_ms - 1, False))
         active.commit(sb.account.tables[active.object_type_id].archived != 0, sb.account.now_ms - 1)
         account.paths.clear()
         account.run(date(2026, 11, 25), tables)

@@ -19,7 +19,6 @@ fields); 204 when there is no newer entry; file URLs valid for `URL_SECONDS` of 
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import threading
 import uuid
@@ -67,8 +66,7 @@ class Subscription:
     properties: frozenset[str]
     associated_type_ids: frozenset[str]
     list_ids: frozenset[int]
-    created_ms: int  # account clock: it selects what happens from then on
-    created_at: str  # wall clock, as the API shows it
+    created_ms: int  # the account's clock (the sandbox's server time): it selects what happens from then on
     deleted_ms: int | None = None
 
     def active_at(self, ts: int) -> bool:
@@ -93,11 +91,11 @@ class Subscription:
         out: dict[str, Any] = {
             "actions": list(self.actions),
             "appId": app_id,
-            "createdAt": self.created_at,
+            "createdAt": iso_ms(self.created_ms),
             "id": self.id,
             "objectTypeId": self.object_type_id,
             "subscriptionType": self.subscription_type,
-            "updatedAt": self.created_at,
+            "updatedAt": iso_ms(self.created_ms),
             "portalId": portal_id,
             "objectIds": sorted(self.object_ids),
         }
@@ -157,7 +155,7 @@ class JournalService:
 
     # -- subscriptions ------------------------------------------------------------------------
 
-    def subscribe(self, body: dict[str, Any], now: dt.datetime) -> Subscription:
+    def subscribe(self, body: dict[str, Any]) -> Subscription:
         kind = body.get("subscriptionType", "OBJECT")
         if kind not in ACTIONS:
             raise JournalRequestError(
@@ -193,7 +191,6 @@ class JournalService:
                 associated_type_ids=frozenset(str(t) for t in body.get("associatedObjectTypeIds") or ()),
                 list_ids=frozenset(int(i) for i in body.get("listIds") or ()),
                 created_ms=self.account.now_ms,
-                created_at=iso_ms(int(now.timestamp() * 1000)),
             )
             self.subscriptions[sub.id] = sub
             self._cache = None

@@ -16,6 +16,7 @@ from hubspot_pipeline.defs.dead_runs import HOST_TAG, Heartbeat
 from hubspot_pipeline.hubspot import HubSpotClient
 from hubspot_pipeline.store import Destination, open_destination
 from hubspot_pipeline.sync.incremental import IncrementalSettings
+from hubspot_pipeline.sync.journal import CLIENT_ID_VAR, CLIENT_SECRET_VAR, JournalApp, JournalError
 from hubspot_pipeline.sync.selection import ENV_VAR as SYNC_SETTINGS_VAR
 from hubspot_pipeline.sync.selection import Selection, load_selection
 
@@ -74,6 +75,14 @@ class HubSpotResource(dg.ConfigurableResource):
     failed_retry_days: int = _setting(
         "HUBSPOT_FAILED_RETRY_DAYS", "Daily retries of a failed record before it waits for a resync"
     )
+    journal_client_id: str = Field(
+        default="",
+        description=f"Client id of the app that reads HubSpot's webhooks journal ({CLIENT_ID_VAR}); empty: "
+        "the daily sync searches for changes instead (README 'Webhooks journal').",
+    )
+    journal_client_secret: str = Field(
+        default="", description=f"That app's client secret ({CLIENT_SECRET_VAR})."
+    )
     _heartbeat: Heartbeat | None = PrivateAttr(default=None)
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
@@ -95,6 +104,10 @@ class HubSpotResource(dg.ConfigurableResource):
             rate_limit_per_10s=self.rate_limit_per_10s,
             pace_file=self.pace_file,
         )
+
+    def journal_app(self) -> JournalApp | None:
+        """The journal's app, when both its credentials are set."""
+        return _journal_app(self.journal_client_id, self.journal_client_secret)
 
     def selection(self) -> Selection:
         """The sync settings, read when a step starts: a malformed value fails it before it writes."""
@@ -135,6 +148,15 @@ class ExportStoreResource(dg.ConfigurableResource):
         )
 
 
+def _journal_app(client_id: str, client_secret: str) -> JournalApp | None:
+    if bool(client_id) != bool(client_secret):
+        have, lack = (CLIENT_ID_VAR, CLIENT_SECRET_VAR) if client_id else (CLIENT_SECRET_VAR, CLIENT_ID_VAR)
+        raise JournalError(
+            f"{have} is set but {lack} is not: set both to read the webhooks journal, or neither"
+        )
+    return JournalApp(client_id, client_secret) if client_id else None
+
+
 def resources_from_env(config: AccountConfig = DEFAULT) -> tuple[HubSpotResource, ExportStoreResource]:
     """An account's resources as the environment (and its HUBSPOT_ACCOUNTS entry) configures them,
     read when the code location loads, not at import: a bad setting stops the load with a line that
@@ -145,8 +167,12 @@ def resources_from_env(config: AccountConfig = DEFAULT) -> tuple[HubSpotResource
         endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
         region_name=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None,
     )
+    _journal_app(env.get(CLIENT_ID_VAR, ""), env.get(CLIENT_SECRET_VAR, ""))  # one without the other: stop
     hubspot = HubSpotResource(
         access_token=dg.EnvVar(config.token_var),
+        # one app reads the journal of every account that installed it
+        journal_client_id=env.get(CLIENT_ID_VAR, ""),
+        journal_client_secret=dg.EnvVar(CLIENT_SECRET_VAR) if env.get(CLIENT_SECRET_VAR) else "",
         base_url=config.api_base_url or env.get("HUBSPOT_API_BASE_URL") or DEFAULT_API_BASE_URL,
         rate_limit_per_10s=config.rate_limit_per_10s or int(values["HUBSPOT_RATE_LIMIT_PER_10S"]),
         pace_file=default_pace_file(config.account.name),

@@ -9,8 +9,10 @@ from hubspot_pipeline.defs.assets import asset_key, freshness_policy
 from hubspot_pipeline.defs.context import export_context
 from hubspot_pipeline.defs.partitions import daily_partitions
 from hubspot_pipeline.defs.resources import ExportStoreResource, HubSpotResource
+from hubspot_pipeline.hubspot import HubSpotClient
 from hubspot_pipeline.sync.full_sync import SyncPlan, sync_plan
 from hubspot_pipeline.sync.index_sync import sync_index
+from hubspot_pipeline.sync.journal import Journal, JournalError
 from hubspot_pipeline.sync.timestamps import iso_ms
 from hubspot_pipeline.tables.registry import SYNC_DEFINITION_TABLES
 
@@ -59,6 +61,16 @@ def sync_crm_index(
             selection=ctx.selection,
         )
 
+    app = hubspot.journal_app()
+
+    def journal(client: HubSpotClient) -> Journal:
+        assert app is not None
+        if not ctx.account_id.isdigit():
+            raise JournalError(
+                "the account's portal id is unknown (no account snapshot): the journal needs it"
+            )
+        return Journal(client, app, int(ctx.account_id))
+
     outcome = sync_index(
         ctx.destination,
         ctx.as_of,
@@ -67,6 +79,7 @@ def sync_crm_index(
         plan,
         context.log,
         hubspot.incremental(),
+        journal if app is not None else None,
     )
     # the types read outside the objects API: read here, once, so every CRM table projects one snapshot
     other = ctx.snapshot("other_objects").data

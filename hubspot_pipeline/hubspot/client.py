@@ -74,6 +74,23 @@ class _BearerAuth(requests.auth.AuthBase):
         return "_BearerAuth(<redacted>)"
 
 
+class _Anonymous(requests.auth.AuthBase):
+    """No Authorization header: a pre-signed URL or the OAuth token endpoint must not get the bearer."""
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        return request
+
+
+@dataclass(frozen=True)
+class _Send:
+    """What one request sends besides its method and URL."""
+
+    params: Mapping[str, Any] | None
+    body: Any
+    form: Mapping[str, str] | None
+    auth: requests.auth.AuthBase | None  # None: the session's bearer
+
+
 @dataclass(frozen=True)
 class _Answer:
     value: Any
@@ -190,11 +207,24 @@ class HubSpotClient:
         return self.request("POST", path, params=params, body=body)
 
     def request(
-        self, method: str, path: str, *, params: Mapping[str, Any] | None = None, body: Any = None
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        body: Any = None,
+        form: Mapping[str, str] | None = None,
+        anonymous: bool = False,
+        endpoint: str | None = None,
     ) -> Any:
-        endpoint = endpoint_template(method, path)
-        search = is_search(method, path)
-        url = self.base_url + (path if path.startswith("/") else "/" + path)
+        """One call, paced, retried and counted. `path` may be a whole URL (a pre-signed file: give
+        `endpoint`, the counter key, so each file's own path is not a key); `form` is sent
+        form-encoded instead of `body` as JSON; `anonymous` sends no Authorization header."""
+        whole = path.startswith(("http://", "https://"))
+        endpoint = endpoint or endpoint_template(method, path)
+        search = not whole and is_search(method, path)
+        url = path if whole else self.base_url + (path if path.startswith("/") else "/" + path)
+        send = _Send(params, body, form, _Anonymous() if anonymous else None)
         # another call of the deployment failed through every retry: one try, not minutes of them
         circuit = self.pacer.open_circuit()
         attempts = 1 if circuit is not None else 1 + self.policy.max_retries
@@ -203,7 +233,7 @@ class HubSpotClient:
             self.pacer.acquire(search)
             with self._count_lock:
                 self.calls[endpoint] += 1
-            outcome = self._attempt(method, url, endpoint, params, body, attempt, search)
+            outcome = self._attempt(method, url, endpoint, send, attempt, search)
             if isinstance(outcome, _Answer):
                 if circuit is not None:
                     self.pacer.reset_circuit()
@@ -241,14 +271,21 @@ class HubSpotClient:
         method: str,
         url: str,
         endpoint: str,
-        params: Mapping[str, Any] | None,
-        body: Any,
+        send: _Send,
         attempt: int,
         search: bool,
     ) -> _Answer | Retry:
         """Send once: the parsed answer, a decision to retry, or a typed error raised at once."""
         try:
-            resp = self._session.request(method, url, params=params, json=body, timeout=self.timeout)
+            resp = self._session.request(
+                method,
+                url,
+                params=send.params,
+                json=None if send.form is not None else send.body,
+                data=send.form,
+                auth=send.auth,
+                timeout=self.timeout,
+            )
         except _TRANSPORT_FAULTS as exc:
             reason = _fault_reason(exc)
             detail = f"{reason} ({type(exc).__name__}: {self.redact(str(exc))})"

@@ -57,6 +57,7 @@ from datetime import UTC, datetime, time, timedelta
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from hubspot_pipeline import settings
 from hubspot_pipeline.hubspot import HubSpotClient
@@ -92,11 +93,20 @@ from hubspot_pipeline.sync.index import (
     IndexManifest,
     RecordSegment,
     generation_id,
+    generation_prefix,
     save_manifest,
     to_ms,
 )
 from hubspot_pipeline.sync.index_reader import DISTINCT_HISTORY_COLUMNS, IndexReader
 from hubspot_pipeline.sync.index_writer import SegmentFile, upload_segment
+from hubspot_pipeline.sync.journal import (
+    LIST_EVENTS_FILE,
+    LIST_OVERLAP_MS,
+    LISTS,
+    Journal,
+    JournalChanges,
+    JournalPosition,
+)
 from hubspot_pipeline.sync.object_types import modified_property
 from hubspot_pipeline.sync.timestamps import iso_ms, parse_ts
 
@@ -348,6 +358,53 @@ def _tombstones(
     return _Tombstones(all_ids[order], stamps[order], table.filter(pa.array(~needed)))
 
 
+def _journal_position(manifest: IndexManifest) -> JournalPosition:
+    """The journal position the newest generation that read the journal kept."""
+    for generation in reversed(manifest.generations):
+        if "journal" in generation.stats:
+            return JournalPosition.from_stats(generation.stats["journal"])
+    return JournalPosition()
+
+
+def _journal_stats(
+    destination: Destination, gen: str, feed: JournalChanges, keep_ms: int, now_ms: int
+) -> dict:
+    """The position to keep (the newest entry published by `keep_ms`: where the next run's journal
+    must start, a look-back (at least `LIST_OVERLAP_MS`) before this run, or this run's search start when a type searched), and
+    the run's list-membership events (a file of the generation) with the span they are complete
+    for: the lists' daily read applies them (`sync.lists`)."""
+    key = generation_prefix(gen) + LIST_EVENTS_FILE
+    sink = pa.BufferOutputStream()
+    pq.write_table(feed.list_events, sink, compression="zstd")
+    destination.put_bytes(key, sink.getvalue().to_pybytes())
+    lists = {"key": key, "from_ms": feed.complete_from(LISTS), "until_ms": now_ms}
+    return {**feed.keep(keep_ms).stats(), "entries": feed.entries, "lists": lists}
+
+
+def _journal_serves(feed: JournalChanges | None, type_id: str, start: int) -> bool:
+    """Whether the journal holds every change of the type from `start` on (`sync.journal`)."""
+    held = feed.complete_from(type_id) if feed is not None else None
+    return held is not None and held <= start
+
+
+def _journal_listing(feed: JournalChanges, reader: IndexReader, type_id: str, since: int) -> list[dict]:
+    """The journal's deletes and merges of a type since `since`, as the archived listing gives them:
+    the archive's time as `archivedAt` and `updatedAt` (a delete is a write), `createdAt` the index's."""
+    gone = feed.archived(type_id, since)
+    ids = np.array(sorted(gone), dtype=np.int64)
+    created = reader.created_at(type_id, ids)
+    return [
+        {
+            "id": str(i),
+            "createdAt": iso_ms(int(c)) if c else None,
+            "updatedAt": iso_ms(gone[i]),
+            "archived": True,
+            "archivedAt": iso_ms(gone[i]),
+        }
+        for i, c in zip(ids.tolist(), created.tolist(), strict=True)
+    ]
+
+
 def _upload_listed(
     destination: Destination, gen: str, type_id: str, rows: pa.Table, tmp: str
 ) -> RecordSegment:
@@ -368,8 +425,11 @@ def incremental_sync(
     as_of: datetime,
     log: logging.Logger,
     settings: IncrementalSettings | None = None,
+    journal: Journal | None = None,
 ) -> SyncOutcome:
-    """Fetch what changed since the manifest's watermark into a new `delta` generation; list it last."""
+    """Fetch what changed since the manifest's watermark into a new `delta` generation; list it last.
+    With `journal`, a type's changes and deletes come from HubSpot's webhooks journal where it vouches
+    for the whole window (`sync.journal`), else from the searches and the archived listing."""
     settings = settings or IncrementalSettings()
     previous = manifest.watermark
     assert previous is not None, "an incremental sync needs a first full sync"
@@ -379,14 +439,21 @@ def incremental_sync(
     reader = IndexReader(destination, manifest)
     day = as_of.toordinal()
     watermark = Watermark()
+    position = _journal_position(manifest)
+    if journal is not None:  # before the watermark: what the subscriptions select starts before it
+        position = journal.subscribe([t.type_id for t in plan.types], position)
     # server time before any read: changes after it may not be seen by this run
     watermark.observe(client.post(f"/crm/v3/objects/{plan.types[0].type_id}/batch/read", {"inputs": []}))
     now_ms = to_ms(watermark.value) or to_ms(datetime.now(UTC)) or 0
     since = to_ms(previous - settings.lookback) or 0
+    lookback_ms = int(settings.lookback / timedelta(milliseconds=1))
+    feed = journal.read(position, now_ms) if journal is not None else None
+    searched_any = False  # a type searched: the next run needs the journal from this run's start
     # the first day's end the index has not synced past: a record archived after it existed then
     next_day_end = to_ms(datetime.combine(previous.date() + timedelta(days=1), time(0), tzinfo=UTC)) or 0
     last = manifest.generations[-1]
     window = (int(last.stats["search_since"]), since) if "search_since" in last.stats else None
+    last_types = last.stats.get("types") or {}
     cadence = day % settings.reconcile_every_days == 0
     last_props = _last_properties(manifest)
     known_types = set(last_props) or set(manifest.type_ids())
@@ -409,10 +476,18 @@ def incremental_sync(
             tid, props = info.type_id, plan.properties[info.type_id]
             known = tid in known_types
             before = _Before.of(reader, tid)
-            check = known and not cadence and window is not None
             lo, hi = window or (0, 0)
+            # after a run that searched, the journal must also hold that run's window (step 2)
+            searched_last = (last_types.get(tid) or {}).get("source", "search") == "search"
+            start = lo if window is not None and searched_last else since
+            journaled = known and _journal_serves(feed, tid, start)
+            searched_any |= not journaled
+            check = known and not cadence and window is not None and not journaled
             merged = check and _search_window_again(lo, hi, before)
-            changes = windowed_ids(client, tid, lo if merged else since if known else 0)
+            if feed is not None and journaled:
+                changes = feed.changed(tid, start)
+            else:
+                changes = windowed_ids(client, tid, lo if merged else since if known else 0)
             ids = np.fromiter(changes.keys(), np.int64, len(changes))
             stamps = np.fromiter(changes.values(), np.int64, len(changes))
             order = np.argsort(ids)
@@ -424,7 +499,10 @@ def incremental_sync(
             retry = settings.failed_retry_days
             # records that failed `retry` reads in a row: read again only when HubSpot shows a change
             gave_up = {p: failed_records.gave_up(failed_before, tid, p, retry) for p in ("live", "archived")}
-            listed = archived_listing(client, tid)
+            if feed is not None and journaled:
+                listed = _journal_listing(feed, reader, tid, start)
+            else:
+                listed = archived_listing(client, tid)
             seen = np.isin([int(r["id"]) for r in listed], np.union1d(tombstones, gave_up["archived"]))
             listed = [r for r, old in zip(listed, seen, strict=True) if not old]
             read_archived = functools.partial(read, tid, "archived", props=props)
@@ -485,6 +563,7 @@ def incremental_sync(
                 "calculated_refreshed": len(calc.ids) if calc else 0,
                 "reconciled": reconciled,
                 "window": "searched" if merged else "counted" if check else "",
+                "source": "journal" if journaled else "search",
             }
             log.info("delta %s: %d changed, %d new tombstones", info.name, len(live.ids), len(dead.ids))
         refresh = AssociationRefresh(
@@ -512,6 +591,19 @@ def incremental_sync(
         stats={
             "api_calls": client.total_calls() - calls_before,
             "search_since": since,
+            **(
+                {
+                    "journal": _journal_stats(
+                        destination,
+                        gen,
+                        feed,
+                        since if searched_any else now_ms - max(lookback_ms, LIST_OVERLAP_MS),
+                        now_ms,
+                    )
+                }
+                if feed is not None
+                else {}
+            ),
             "types": stats,
             "associations": refresh.stats,
             "properties": plan.properties,

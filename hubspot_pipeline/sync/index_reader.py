@@ -361,6 +361,38 @@ class IndexReader:
         stamps = table.column("updated_at_max").cast(pa.int64()).fill_null(0)
         return table.column("object_id").to_numpy(), stamps.to_numpy()
 
+    def journal_list_events(self, from_ms: int) -> pa.Table | None:
+        """The list-membership events the last sync read from HubSpot's webhooks journal
+        (`sync.journal.LIST_EVENT_SCHEMA`), when they hold every membership change from `from_ms` on
+        (None otherwise: no journal, not subscribed that long, the file gone)."""
+        generations = self.manifest.generations
+        lists = ((generations[-1].stats.get("journal") or {}).get("lists") or {}) if generations else {}
+        start = lists.get("from_ms")
+        if start is None or start > from_ms:
+            return None
+        raw = self.destination.get_bytes(str(lists["key"]))
+        return None if raw is None else pq.read_table(pa.BufferReader(raw))
+
+    def created_at(self, type_id: str, ids: np.ndarray) -> np.ndarray:
+        """`created_at` in epoch ms of the records `ids` (sorted), 0 where the index has none."""
+        out = np.zeros(len(ids), dtype=np.int64)
+        if len(ids) == 0:
+            return out
+        wanted = ds.field("object_id").isin(pa.array(ids, pa.int64()))
+        tables = [
+            self._dataset(s.records).to_table(columns=["object_id", "created_at"], filter=wanted)
+            for _, s in self._segments(type_id)
+            if s.part != "calculated"
+        ]
+        if not tables:
+            return out
+        table = pa.concat_tables(tables).group_by("object_id").aggregate([("created_at", "min")])
+        held = table.column("object_id").to_numpy()
+        stamps = table.column("created_at_min").cast(pa.int64()).fill_null(0).to_numpy()
+        at = np.searchsorted(ids, held)
+        out[at] = stamps
+        return out
+
     def tombstones_before(self, type_id: str, as_of: datetime) -> int:
         """Records of a type created and archived (deleted or merged away) before `as_of`."""
         cutoff = pa.scalar(as_of, TIMESTAMP)

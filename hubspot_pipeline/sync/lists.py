@@ -18,6 +18,7 @@ from hubspot_pipeline.hubspot import HubSpotClient
 from hubspot_pipeline.hubspot.paging import cursor_pages
 from hubspot_pipeline.sync.index import to_ms
 from hubspot_pipeline.sync.index_reader import IndexReader
+from hubspot_pipeline.sync.journal import LIST_OVERLAP_MS, memberships_since
 from hubspot_pipeline.sync.rows import Rows
 from hubspot_pipeline.sync.timestamps import iso_ms
 
@@ -51,6 +52,10 @@ def fetch_list_memberships(client: HubSpotClient, deps: Mapping[str, Any]) -> Ro
     - one that only lost members keeps its rows less those of the records the CRM index holds deleted
       (HubSpot drops a deleted record from every list) when that leaves its new size: a snapshot list
       changes only so;
+    - with HubSpot's webhooks journal (`sync.journal`), a changed list takes the membership changes
+      the journal holds since the last read (less an hour, applied again: each pair's last event
+      decides), less the records the index holds deleted, when that gives its new size and its last
+      join: no page is read;
     - an active (DYNAMIC) list whose filters are unchanged follows its records: the records the index
       read since the last read (changed, late, re-read; `IndexReader.ids_read_after`) are asked which
       lists they are in now (one batch read per 100 records, shared by the lists of their type, and
@@ -96,6 +101,12 @@ def fetch_list_memberships(client: HubSpotClient, deps: Mapping[str, Any]) -> Ro
             if then == now and rows.num_rows == size:
                 yield from rows.to_batches()  # unchanged
                 continue
+            journaled = changes.journal()
+            if journaled is not None:
+                edited = _journaled(rows, list_id, *journaled, changes.tombstones(type_id), stamp)
+                if edited.num_rows == size and _joined_last(edited, then, now):
+                    yield from edited.to_batches()
+                    continue
             gone = changes.tombstones(type_id) if then[1] == now[1] and size < rows.num_rows else None
             if gone is not None:
                 alive = _without(rows, gone)
@@ -137,7 +148,25 @@ class _Changes:
     ) -> None:
         self._client, self._opened, self._last_read = client, opened, last_read_ms
         self._found: dict[str, tuple[np.ndarray, pa.Table] | None] = {}
+        self._journal: tuple[tuple[pa.Table, pa.Table], ...] | None = None
         self._gone: dict[str, np.ndarray] = {}
+
+    def journal(self) -> tuple[pa.Table, pa.Table] | None:
+        """The list-membership changes since the last read as `journal.memberships_since` gives them,
+        when the journal holds every one; computed once. The journal runs on HubSpot's clock, the last
+        read's time is ours: the changes are taken from the watermark (HubSpot's time) of the last
+        index sync before that read, less `LIST_OVERLAP_MS`."""
+        if self._journal is None:
+            self._journal = ()
+            reader = self._opened()
+            if reader is not None and self._last_read is not None:
+                last_read = self._last_read
+                synced = [g for g in reader.manifest.generations if (to_ms(g.ingested_at) or 0) <= last_read]
+                start = (to_ms(synced[-1].watermark) or 0) - LIST_OVERLAP_MS if synced else None
+                events = reader.journal_list_events(start) if start is not None else None
+                if events is not None and start is not None:
+                    self._journal = (memberships_since(events, start),)
+        return self._journal[0] if self._journal else None
 
     def tombstones(self, type_id: str) -> np.ndarray | None:
         """The type's ids the index holds deleted now (None without an index), computed once."""
@@ -208,6 +237,21 @@ def _followed(
     )
     both = pa.concat_tables([kept, edited])
     return both.sort_by([("added_at", "ascending"), ("record_id", "ascending")])
+
+
+def _journaled(
+    rows: pa.Table,
+    list_id: str,
+    touched: pa.Table,
+    joined: pa.Table,
+    gone: np.ndarray | None,
+    stamp: str | None,
+) -> pa.Table:
+    """The list's rows with the journal's changes applied (the touched records' rows replaced by
+    their memberships after them), less the records deleted since (a delete leaves every list)."""
+    mine = touched.filter(pc.equal(touched.column("list_id"), list_id)).column("record_id").to_numpy()
+    edited = _followed(rows, list_id, np.sort(mine), joined, stamp)
+    return _without(edited, gone) if gone is not None and len(gone) else edited
 
 
 def _joined_last(rows: pa.Table, then: tuple[Any, ...], now: tuple[Any, ...]) -> bool:

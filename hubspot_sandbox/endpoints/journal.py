@@ -111,7 +111,7 @@ def _count(ctx: RequestContext) -> int:
 
 
 def _batch(ctx: RequestContext, picked: list[Entry], errors: list[dict] | None = None) -> Response:
-    now = iso_ms(dt.datetime.now(dt.UTC))
+    now = iso_ms(ctx.account.now)  # the sandbox's server time, as every batch answer's
     body: dict[str, Any] = {
         "status": "COMPLETE",
         "results": [_fetched(ctx, e) for e in picked],
@@ -185,7 +185,7 @@ def _subscription_dict(ctx: RequestContext, sub: Any) -> dict[str, Any]:
 
 def subscribe(ctx: RequestContext) -> dict[str, Any]:
     try:
-        sub = ctx.sandbox.journal.subscribe(ctx.json_object(), dt.datetime.now(dt.UTC))
+        sub = ctx.sandbox.journal.subscribe(ctx.json_object())
     except JournalRequestError as err:
         raise validation_error(str(err), **{err.field: ["invalid"]}) from err
     return _subscription_dict(ctx, sub)
