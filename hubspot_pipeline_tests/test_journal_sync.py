@@ -11,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pytest
 
@@ -228,4 +229,20 @@ def test_each_list_members_last_event_decides_and_the_join_time_is_the_last_adds
     assert sorted(joined.to_pylist(), key=lambda r: r["list_id"]) == [
         {"list_id": "7", "record_id": 2, "added_at": "1970-01-01T00:00:02.500Z"},
         {"list_id": "8", "record_id": 1, "added_at": "1970-01-01T00:00:01.000Z"},
+    ]
+
+
+def test_a_failed_archived_read_due_again_is_listed_to_be_read_though_the_journal_named_its_delete_once() -> (
+    None
+):
+    feed = _changes([("0-1", 2, "DELETE", 2_500), ("0-1", 3, "UPDATE", 2_600)])
+
+    class Reader:
+        def created_at(self, type_id: str, ids: Any) -> Any:
+            return ids * 0 + 1_000
+
+    listed = incremental._journal_listing(feed, Reader(), "0-1", 1_000, np.array([2, 9]), 86_400_000)  # type: ignore[arg-type]
+    assert [(r["id"], r["archivedAt"]) for r in listed] == [
+        ("2", "1970-01-01T00:00:02.500Z"),  # the journal's delete
+        ("9", "1970-01-02T00:00:00.000Z"),  # due again: archived at the day's end, so it is read
     ]

@@ -366,9 +366,7 @@ def _journal_position(manifest: IndexManifest) -> JournalPosition:
     return JournalPosition()
 
 
-def _journal_stats(
-    destination: Destination, gen: str, feed: JournalChanges, keep_ms: int, now_ms: int
-) -> dict:
+def _journal_stats(destination: Destination, gen: str, feed: JournalChanges, keep_ms: int) -> dict:
     """The position to keep (the newest entry published by `keep_ms`: where the next run's journal
     must start, a look-back (at least `LIST_OVERLAP_MS`) before this run, or this run's search start when a type searched), and
     the run's list-membership events (a file of the generation) with the span they are complete
@@ -377,20 +375,21 @@ def _journal_stats(
     sink = pa.BufferOutputStream()
     pq.write_table(feed.list_events, sink, compression="zstd")
     destination.put_bytes(key, sink.getvalue().to_pybytes())
-    lists = {"key": key, "from_ms": feed.complete_from(LISTS), "until_ms": now_ms}
+    lists = {"key": key, "from_ms": feed.complete_from(LISTS)}
     return {**feed.keep(keep_ms).stats(), "entries": feed.entries, "lists": lists}
 
 
-def _journal_serves(feed: JournalChanges | None, type_id: str, start: int) -> bool:
-    """Whether the journal holds every change of the type from `start` on (`sync.journal`)."""
-    held = feed.complete_from(type_id) if feed is not None else None
-    return held is not None and held <= start
-
-
-def _journal_listing(feed: JournalChanges, reader: IndexReader, type_id: str, since: int) -> list[dict]:
+def _journal_listing(
+    feed: JournalChanges, reader: IndexReader, type_id: str, since: int, due: np.ndarray, day_end_ms: int
+) -> list[dict]:
     """The journal's deletes and merges of a type since `since`, as the archived listing gives them:
-    the archive's time as `archivedAt` and `updatedAt` (a delete is a write), `createdAt` the index's."""
+    the archive's time as `archivedAt` and `updatedAt` (a delete is a write), `createdAt` the index's.
+    The archived records whose read failed and is `due` again are listed too, archived at
+    `day_end_ms`: that makes `_tombstones` read them (the listing showed them every day; the journal
+    names a delete once)."""
     gone = feed.archived(type_id, since)
+    for record_id in np.setdiff1d(due, np.fromiter(gone, np.int64, len(gone))).tolist():
+        gone[int(record_id)] = day_end_ms
     ids = np.array(sorted(gone), dtype=np.int64)
     created = reader.created_at(type_id, ids)
     return [
@@ -480,12 +479,15 @@ def incremental_sync(
             # after a run that searched, the journal must also hold that run's window (step 2)
             searched_last = (last_types.get(tid) or {}).get("source", "search") == "search"
             start = lo if window is not None and searched_last else since
-            journaled = known and _journal_serves(feed, tid, start)
+            held = feed.complete_from(tid) if feed is not None else None
+            journaled = known and held is not None and held <= start
             searched_any |= not journaled
             check = known and not cadence and window is not None and not journaled
             merged = check and _search_window_again(lo, hi, before)
-            if feed is not None and journaled:
-                changes = feed.changed(tid, start)
+            # every event the journal vouches for (not only since `start`: an entry is published
+            # after its events, and one published after the last run may hold events before `start`)
+            if feed is not None and held is not None and journaled:
+                changes = feed.changed(tid, held)
             else:
                 changes = windowed_ids(client, tid, lo if merged else since if known else 0)
             ids = np.fromiter(changes.keys(), np.int64, len(changes))
@@ -499,8 +501,9 @@ def incremental_sync(
             retry = settings.failed_retry_days
             # records that failed `retry` reads in a row: read again only when HubSpot shows a change
             gave_up = {p: failed_records.gave_up(failed_before, tid, p, retry) for p in ("live", "archived")}
-            if feed is not None and journaled:
-                listed = _journal_listing(feed, reader, tid, start)
+            if feed is not None and held is not None and journaled:
+                due = failed_records.due(failed_before, tid, "archived", retry)
+                listed = _journal_listing(feed, reader, tid, held, due, next_day_end)
             else:
                 listed = archived_listing(client, tid)
             seen = np.isin([int(r["id"]) for r in listed], np.union1d(tombstones, gave_up["archived"]))
@@ -598,7 +601,6 @@ def incremental_sync(
                         gen,
                         feed,
                         since if searched_any else now_ms - max(lookback_ms, LIST_OVERLAP_MS),
-                        now_ms,
                     )
                 }
                 if feed is not None

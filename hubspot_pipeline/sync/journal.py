@@ -14,8 +14,9 @@ retention's edge, whichever is later. The incremental sync takes a type's change
 only when that instant is no later than where its search would start: the watermark minus the
 look-back, or, after a run that searched the type, that run's start (the settled window its step 2
 would check again). Otherwise it searches, as without the journal. The offset kept is the newest
-entry published before the run's own search start, so the next run reads that overlap again, as the
-searches do. So the first three runs with credentials search (the first subscribes; the windows of
+entry published before where the next run's journal must start: this run's search start when a type
+was searched, else a look-back (at least an hour) before the run; the next run reads that overlap
+again, as the searches do, and takes every event it reads that the journal vouches for. So the first three runs with credentials search (the first subscribes; the windows of
 the next two start before the subscriptions), and the journal serves from the fourth on; after a gap
 longer than the journal's 3 days, two runs search and the third is served again.
 """
@@ -231,6 +232,7 @@ class Journal:
                 and set(LIST_ACTIONS) <= set(sub.get("actions") or ())
                 and not sub.get("listIds")
                 and not sub.get("objectIds")
+                and sub.get("portalId") in (None, self.portal_id)
             ):
                 have[LISTS] = min(have.get(LISTS, 1 << 62), to_ms(sub.get("createdAt")) or 0)
             covers = set(OBJECT_ACTIONS) <= set(sub.get("actions") or ()) and not sub.get("objectIds")
@@ -308,6 +310,19 @@ def _numbered(table: pa.Table) -> pa.Table:
     return table.append_column("seq", pa.array(np.arange(table.num_rows, dtype=np.int64)))
 
 
+_EVENT_FIELDS = pa.struct(
+    [
+        ("type", pa.string()),
+        ("action", pa.string()),
+        ("objectTypeId", pa.string()),
+        ("objectId", pa.int64()),
+        ("occurredAt", pa.string()),
+        ("listId", pa.int64()),
+        ("mergedObjectIds", pa.list_(pa.int64())),
+    ]
+)
+
+
 def _empty(schema: pa.Schema) -> pa.Table:
     """No rows of `schema` less `seq`."""
     return pa.table({f.name: pa.array([], f.type) for f in schema if f.name != "seq"})
@@ -318,7 +333,8 @@ def _entry_events(events: list[dict[str, Any]]) -> tuple[pa.Table, pa.Table]:
     less `seq`); a merge also archives the records it merged, as MERGED_AWAY rows at its time."""
     if not events:
         return _empty(EVENT_SCHEMA), _empty(LIST_EVENT_SCHEMA)
-    found = pa.array(events)  # one struct column over every event's keys
+    # only the fields read: the other keys (`propertyChanges` and its values of any type) are skipped
+    found = pa.array(events, type=_EVENT_FIELDS)
     present = {f.name for f in found.type}
 
     def column(name: str, kind: pa.DataType) -> pa.Array:
