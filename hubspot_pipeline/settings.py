@@ -60,6 +60,8 @@ SETTINGS: dict[str, Setting] = {
         Setting("HUBSPOT_SYNC_LOOKBACK_MINUTES", 60, 0, 7 * 24 * 60, whole=False, meaning="minutes"),
         Setting("HUBSPOT_ASSOCIATION_REFRESH_DAYS", 7, 1, 365, meaning="days"),
         Setting("HUBSPOT_CALCULATED_REFRESH_DAYS", 14, 1, 365, meaning="days"),
+        # with the webhooks journal giving the association changes, the re-read is a safety net only
+        Setting("HUBSPOT_JOURNAL_ASSOCIATION_REFRESH_DAYS", 28, 1, 365, meaning="days"),
         # every record is compared with HubSpot by the rotating scan within HUBSPOT_CALCULATED_REFRESH_DAYS;
         # the full reconcile (every id listed, N / 100 calls) is the safety net for what search never shows
         Setting("HUBSPOT_RECONCILE_EVERY_DAYS", 28, 1, 365, meaning="days"),

@@ -18,9 +18,11 @@ import pytest
 from hubspot_pipeline.defs.resources import resources_from_env
 from hubspot_pipeline.store import LocalDestination
 from hubspot_pipeline.sync import incremental
+from hubspot_pipeline.sync.association_refresh import journal_rows, spread_slice
 from hubspot_pipeline.sync.incremental import EXACT
-from hubspot_pipeline.sync.index import load_manifest
+from hubspot_pipeline.sync.index import ASSOCIATION_SCHEMA, load_manifest
 from hubspot_pipeline.sync.journal import (
+    ASSOCIATION_EVENT_SCHEMA,
     EVENT_SCHEMA,
     LIST_EVENT_SCHEMA,
     LISTS,
@@ -28,6 +30,7 @@ from hubspot_pipeline.sync.journal import (
     JournalChanges,
     JournalError,
     JournalPosition,
+    associations_key,
     memberships_since,
 )
 from hubspot_pipeline.sync.lists import RECORD_MEMBERSHIPS
@@ -35,6 +38,8 @@ from hubspot_pipeline_tests.test_incremental import DAY0, START, TOKEN, Export, 
 from hubspot_sandbox import Sandbox, SandboxConfig
 
 pytestmark = pytest.mark.slow
+
+ASSOCIATION_READ = "POST /crm/v4/associations/{fromObjectType}/{toObjectType}/batch/read"
 
 APP = JournalApp("journal-app", "journal-secret")
 
@@ -82,12 +87,15 @@ def test_the_journal_serves_from_the_fourth_run_and_the_export_equals_a_full_syn
     sb = journaled.sb
     sb.set_search_lag(3 * 3600)  # search misses the last 3 hours of each day: the journal does not
     seen: list[tuple[set[str], Counter[str], int]] = []
-    settings = replace(EXACT, reconcile_every_days=100_000)  # no full reconcile to mend what search missed
+    association_reads: list[int] = []
+    # no full reconcile to mend what search missed, no association re-read to mend what the journal missed
+    settings = replace(EXACT, reconcile_every_days=100_000, journal_association_refresh_days=100_000)
     for n in range(1, 6):
         sb.advance(days=1, bulk_update=30)
         searched.clear()
         sb.reset_calls()
         journaled.run(DAY0 + timedelta(days=n), settings=settings)
+        association_reads.append(sb.calls[ASSOCIATION_READ])
         reads = [f"GET /crm/v3/lists/{{listId}}/memberships{end}" for end in ("", "/join-order")]
         lists_read = sum(sb.calls[k] for k in reads) + sb.calls[f"POST {RECORD_MEMBERSHIPS}"]
         seen.append((sources(journaled), Counter(searched), lists_read))
@@ -108,6 +116,11 @@ def test_the_journal_serves_from_the_fourth_run_and_the_export_equals_a_full_syn
     # the lists took the journal's membership changes: the same members, and no list read on the last day
     assert journaled.table(day, "LIST_MEMBERSHIPS") == full.table(day, "LIST_MEMBERSHIPS")
     assert seen[4][2] == 0 < seen[0][2]
+    # the associations took the journal's edge changes: only records restored today are read (none of
+    # those created: their edges are events), against every record a day before the journal served
+    stats = load_manifest(journaled.dest).generations[-1].stats["associations"]
+    assert sum(s.get("from_journal", 0) for s in stats.values()) > 0
+    assert association_reads[4] < association_reads[2] / 10
 
 
 def test_after_a_gap_past_the_journals_retention_two_runs_search_and_the_third_is_served(
@@ -119,7 +132,8 @@ def test_after_a_gap_past_the_journals_retention_two_runs_search_and_the_third_i
         journaled.run(DAY0 + timedelta(days=n), settings=EXACT)
     assert sources(journaled) == {"journal"}
     sb.advance(days=4)  # four days without a run: the kept offset is older than the journal's 3 days
-    subscribed = set(load_manifest(journaled.dest).generations[-1].stats["journal"]["subscribed"]) - {LISTS}
+    kept = load_manifest(journaled.dest).generations[-1].stats["journal"]["subscribed"]
+    subscribed = {key for key in kept if key != LISTS and not key.startswith(associations_key(""))}
     seen = []
     for n in (8, 9, 10):
         if n > 8:
@@ -175,7 +189,8 @@ def _changes(rows: list[tuple[str, int, str, int]], anchored: int | None = 1_000
     )
     lists = pa.table({f.name: pa.array([], f.type) for f in LIST_EVENT_SCHEMA}, schema=LIST_EVENT_SCHEMA)
     start = JournalPosition("o" if anchored else None, anchored or 0, {"0-1": 500})
-    return JournalChanges(events, lists, start, (("p", 5_000), ("q", 9_000)), 400_000_000)
+    edges = pa.table({f.name: pa.array([], f.type) for f in ASSOCIATION_EVENT_SCHEMA})
+    return JournalChanges(events, lists, edges, start, (("p", 5_000), ("q", 9_000)), 400_000_000)
 
 
 def test_each_records_last_event_decides_whether_it_is_changed_or_archived() -> None:
@@ -246,3 +261,65 @@ def test_a_failed_archived_read_due_again_is_listed_to_be_read_though_the_journa
         ("2", "1970-01-01T00:00:02.500Z"),  # the journal's delete
         ("9", "1970-01-02T00:00:00.000Z"),  # due again: archived at the day's end, so it is read
     ]
+
+
+def test_an_edges_last_removal_drops_its_held_types_and_only_the_adds_after_it_stay() -> None:
+    rows = [
+        # (from, to, added, type ids, at)
+        (1, 10, True, [5], 2_000),  # added to a held edge: its types and the held ones
+        (1, 11, False, [], 2_000),  # removed: gone with every type
+        (1, 12, False, [], 2_000),
+        (1, 12, True, [7], 3_000),  # removed, then added again: only the type added after
+        (2, 20, True, [9], 2_000),  # a type the labels snapshot does not know: read instead
+        (3, 30, True, [5], 500),  # before the window
+    ]
+    columns = list(zip(*rows, strict=True))
+    n = len(rows)
+    edges = pa.table(
+        {
+            "from_type": ["0-1"] * n,
+            "from_id": pa.array(columns[0], pa.int64()),
+            "to_type": ["0-2"] * n,
+            "to_id": pa.array(columns[1], pa.int64()),
+            "added": pa.array(columns[2], pa.bool_()),
+            "type_ids": pa.array(columns[3], pa.list_(pa.int64())),
+            "occurred_ms": pa.array(columns[4], pa.int64()),
+            "seq": pa.array(range(n), pa.int64()),
+        },
+        schema=ASSOCIATION_EVENT_SCHEMA,
+    )
+    base = _changes([("0-1", 1, "UPDATE", 2_000)])
+    feed = JournalChanges(base.events, base.list_events, edges, base.start, base.read, base.until_ms)
+    changes = feed.edges("0-1", "0-2", 1_000)
+    assert changes.touched.tolist() == [1, 2]
+    assert sorted(feed.edges("0-2", "0-1", 1_000).touched.tolist()) == []
+    held = pa.table(
+        {
+            "from_type": ["0-1"] * 4,
+            "to_type": ["0-2"] * 4,
+            "from_id": pa.array([1, 1, 1, 2], pa.int64()),
+            "to_id": pa.array([10, 11, 12, 20], pa.int64()),
+            "type_id": pa.array([1, 1, 1, 1], pa.int64()),
+            "category": ["HUBSPOT_DEFINED"] * 4,
+            "label": [None] * 4,
+        },
+        schema=ASSOCIATION_SCHEMA,
+    )
+    kinds = {1: ("HUBSPOT_DEFINED", None), 5: ("USER_DEFINED", "Partner"), 7: ("USER_DEFINED", "Owner")}
+    rows_after, unread = journal_rows(("0-1", "0-2"), held, changes, kinds)
+    assert unread.tolist() == [2]
+    assert [(r["from_id"], r["to_id"], r["type_id"], r["label"]) for r in rows_after.to_pylist()] == [
+        (1, 10, 1, None),
+        (1, 10, 5, "Partner"),
+        (1, 12, 7, "Owner"),
+    ]
+
+
+def test_the_journals_safety_net_reads_each_id_once_a_cycle_in_as_few_calls_as_that_takes() -> None:
+    small = np.arange(1, 1_500, dtype=np.int64)  # two calls' worth: two days of a cycle of 28
+    days = [spread_slice(small, 28, day, salt=3) for day in range(28)]
+    assert sum(len(d) > 0 for d in days) == 2
+    assert np.array_equal(np.sort(np.concatenate(days)), small)
+    big = np.arange(1, 40_000, dtype=np.int64)  # more calls than days: a slice every day
+    days = [spread_slice(big, 28, day, salt=3) for day in range(28)]
+    assert all(len(d) for d in days) and np.array_equal(np.sort(np.concatenate(days)), big)

@@ -61,6 +61,10 @@ class HubSpotResource(dg.ConfigurableResource):
     association_refresh_days: int = _setting(
         "HUBSPOT_ASSOCIATION_REFRESH_DAYS", "Every association re-read at least every this many days"
     )
+    journal_association_refresh_days: int = _setting(
+        "HUBSPOT_JOURNAL_ASSOCIATION_REFRESH_DAYS",
+        "With the webhooks journal: every association still re-read at least every this many days",
+    )
     calculated_refresh_days: int = _setting(
         "HUBSPOT_CALCULATED_REFRESH_DAYS", "Every calculated property re-read at least every this many days"
     )
@@ -119,6 +123,7 @@ class HubSpotResource(dg.ConfigurableResource):
         values = {
             "HUBSPOT_SYNC_LOOKBACK_MINUTES": self.lookback_minutes,
             "HUBSPOT_ASSOCIATION_REFRESH_DAYS": self.association_refresh_days,
+            "HUBSPOT_JOURNAL_ASSOCIATION_REFRESH_DAYS": self.journal_association_refresh_days,
             "HUBSPOT_CALCULATED_REFRESH_DAYS": self.calculated_refresh_days,
             "HUBSPOT_RECONCILE_EVERY_DAYS": self.reconcile_every_days,
             "HUBSPOT_INDEX_COMPACT_AFTER": self.compact_after,
@@ -179,6 +184,7 @@ def resources_from_env(config: AccountConfig = DEFAULT) -> tuple[HubSpotResource
         sync_settings=env.get(SYNC_SETTINGS_VAR, ""),
         lookback_minutes=float(values["HUBSPOT_SYNC_LOOKBACK_MINUTES"]),
         association_refresh_days=int(values["HUBSPOT_ASSOCIATION_REFRESH_DAYS"]),
+        journal_association_refresh_days=int(values["HUBSPOT_JOURNAL_ASSOCIATION_REFRESH_DAYS"]),
         calculated_refresh_days=int(values["HUBSPOT_CALCULATED_REFRESH_DAYS"]),
         reconcile_every_days=int(values["HUBSPOT_RECONCILE_EVERY_DAYS"]),
         compact_after=int(values["HUBSPOT_INDEX_COMPACT_AFTER"]),

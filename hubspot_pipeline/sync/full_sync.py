@@ -96,6 +96,10 @@ class SyncPlan:
     pairs: list[tuple[str, str]]
     # calculated properties per type: they change without bumping the modified date (incremental.py)
     calculated: dict[str, list[str]] = field(default_factory=dict)
+    # per directed pair, each association type id's (category, label), as the labels snapshot has them
+    association_types: dict[tuple[str, str], dict[int, tuple[str | None, str | None]]] = field(
+        default_factory=dict
+    )
 
 
 def sync_plan(
@@ -133,7 +137,14 @@ def sync_plan(
         tid: sorted(p["name"] for p in live[tid] if p.get("calculated") and p["name"] in set(names[tid]))
         for tid in names
     }
-    return SyncPlan(types, names, pairs, calculated)
+    kinds: dict[tuple[str, str], dict[int, tuple[str | None, str | None]]] = {}
+    for d in association_labels:
+        if "typeId" in d:
+            kinds.setdefault((d["fromObjectTypeId"], d["toObjectTypeId"]), {})[int(d["typeId"])] = (
+                d.get("category"),
+                d.get("label"),
+            )
+    return SyncPlan(types, names, pairs, calculated, {pair: kinds.get(pair, {}) for pair in pairs})
 
 
 @dataclass

@@ -63,7 +63,7 @@ from hubspot_pipeline import settings
 from hubspot_pipeline.hubspot import HubSpotClient
 from hubspot_pipeline.store import Destination
 from hubspot_pipeline.sync import failed_records
-from hubspot_pipeline.sync.association_refresh import AssociationRefresh
+from hubspot_pipeline.sync.association_refresh import AssociationRefresh, JournalEdges
 from hubspot_pipeline.sync.change_search import (
     MAX_ID,
     SEARCH_PAGE,
@@ -106,6 +106,7 @@ from hubspot_pipeline.sync.journal import (
     Journal,
     JournalChanges,
     JournalPosition,
+    associations_key,
 )
 from hubspot_pipeline.sync.object_types import modified_property
 from hubspot_pipeline.sync.timestamps import iso_ms, parse_ts
@@ -125,6 +126,8 @@ class IncrementalSettings:
     lookback: timedelta = timedelta(minutes=_DEFAULTS["HUBSPOT_SYNC_LOOKBACK_MINUTES"])
     # every association re-read at least every K days
     association_refresh_days: int = int(_DEFAULTS["HUBSPOT_ASSOCIATION_REFRESH_DAYS"])
+    # the same where the webhooks journal gives a pair's association changes (a safety net)
+    journal_association_refresh_days: int = int(_DEFAULTS["HUBSPOT_JOURNAL_ASSOCIATION_REFRESH_DAYS"])
     # every calculated property re-read at least every K days (a scan of every record is twice the
     # calls of an association rescan: refreshed half as often)
     calculated_refresh_days: int = int(_DEFAULTS["HUBSPOT_CALCULATED_REFRESH_DAYS"])
@@ -146,6 +149,12 @@ class IncrementalSettings:
         return cls(
             lookback=timedelta(minutes=values["HUBSPOT_SYNC_LOOKBACK_MINUTES"]),
             association_refresh_days=int(values["HUBSPOT_ASSOCIATION_REFRESH_DAYS"]),
+            journal_association_refresh_days=int(
+                values.get(
+                    "HUBSPOT_JOURNAL_ASSOCIATION_REFRESH_DAYS",
+                    _DEFAULTS["HUBSPOT_JOURNAL_ASSOCIATION_REFRESH_DAYS"],
+                )
+            ),
             calculated_refresh_days=int(values["HUBSPOT_CALCULATED_REFRESH_DAYS"]),
             reconcile_every_days=int(values["HUBSPOT_RECONCILE_EVERY_DAYS"]),
             compact_after=int(values["HUBSPOT_INDEX_COMPACT_AFTER"]),
@@ -160,7 +169,9 @@ class IncrementalSettings:
 WINDOW_IN_SEARCH = SEARCH_PAGE
 
 # Every silent change re-read daily: an export equal to a full sync's, at a higher daily cost.
-EXACT = IncrementalSettings(association_refresh_days=1, calculated_refresh_days=1)
+EXACT = IncrementalSettings(
+    association_refresh_days=1, journal_association_refresh_days=1, calculated_refresh_days=1
+)
 
 
 # -- reading records -------------------------------------------------------------------------------
@@ -448,6 +459,7 @@ def incremental_sync(
     lookback_ms = int(settings.lookback / timedelta(milliseconds=1))
     feed = journal.read(position, now_ms) if journal is not None else None
     searched_any = False  # a type searched: the next run needs the journal from this run's start
+    edges_from: dict[str, int] = {}  # types whose edges' changes the journal gives: from when
     # the first day's end the index has not synced past: a record archived after it existed then
     next_day_end = to_ms(datetime.combine(previous.date() + timedelta(days=1), time(0), tzinfo=UTC)) or 0
     last = manifest.generations[-1]
@@ -481,6 +493,9 @@ def incremental_sync(
             start = lo if window is not None and searched_last else since
             held = feed.complete_from(tid) if feed is not None else None
             journaled = known and held is not None and held <= start
+            held_edges = feed.complete_from(associations_key(tid)) if feed is not None else None
+            if known and held_edges is not None and held_edges <= start:
+                edges_from[tid] = held_edges
             searched_any |= not journaled
             check = known and not cadence and window is not None and not journaled
             merged = check and _search_window_again(lo, hi, before)
@@ -569,8 +584,13 @@ def incremental_sync(
                 "source": "journal" if journaled else "search",
             }
             log.info("delta %s: %d changed, %d new tombstones", info.name, len(live.ids), len(dead.ids))
+        edges = (
+            JournalEdges(feed, edges_from, plan.association_types, settings.journal_association_refresh_days)
+            if feed is not None
+            else None
+        )
         refresh = AssociationRefresh(
-            client, reader, watermark, settings.association_refresh_days, day, live_now, new
+            client, reader, watermark, settings.association_refresh_days, day, live_now, new, journal=edges
         )
         associations = refresh.run(destination, gen, plan.pairs, tmp)
     failed = failed_records.settle(

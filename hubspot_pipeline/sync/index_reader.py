@@ -42,6 +42,7 @@ import pyarrow.parquet as pq
 
 from hubspot_pipeline.store import Destination
 from hubspot_pipeline.sync.index import (
+    ASSOCIATION_SCHEMA,
     COMPACTED,
     HISTORY_SCHEMA,
     TIMESTAMP,
@@ -321,15 +322,28 @@ class IndexReader:
     ) -> pa.Table:
         """(from_id, to_id, type_id) of the pair's current associations, of `from_ids` and towards
         `to_ids` only if given (filtered batch by batch: memory follows what is kept)."""
+        return self.association_rows(from_type, to_type, from_ids, to_ids, ["from_id", "to_id", "type_id"])
+
+    def association_rows(
+        self,
+        from_type: str,
+        to_type: str,
+        from_ids: np.ndarray | None,
+        to_ids: np.ndarray | None = None,
+        columns: list[str] | None = None,
+    ) -> pa.Table:
+        """The pair's current associations (`columns`, default ASSOCIATION_SCHEMA's), of `from_ids`
+        and towards `to_ids` only if given (filtered batch by batch: memory follows what is kept)."""
+        columns = columns or ASSOCIATION_SCHEMA.names
         tables = []
         for batch in self.association_batches(from_type, to_type):
-            keys = pa.Table.from_batches([batch]).select(["from_id", "to_id", "type_id"])
+            rows = pa.Table.from_batches([batch]).select(columns)
             for column, ids in (("from_id", from_ids), ("to_id", to_ids)):
                 if ids is not None:
-                    keys = keys.filter(pc.is_in(keys.column(column), pa.array(ids, pa.int64())))
-            tables.append(keys)
+                    rows = rows.filter(pc.is_in(rows.column(column), pa.array(ids, pa.int64())))
+            tables.append(rows)
         if not tables:
-            return pa.table({c: pa.array([], pa.int64()) for c in ("from_id", "to_id", "type_id")})
+            return ASSOCIATION_SCHEMA.empty_table().select(columns)
         return pa.concat_tables(tables)
 
     # -- what an incremental sync needs to know of the index ----------------------------------
